@@ -1,0 +1,129 @@
+//! The [`SessionProvider`] trait: the few primitives every provider implements.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::{
+    Capabilities, DeviceScope, Error, ListQuery, Operation, Page, Result, Revocation, Session,
+    SessionRef, UserId, UserRef,
+};
+
+/// A SaaS tool whose user sessions can be listed and revoked.
+///
+/// Implement the primitives below; conveniences (streams over all pages,
+/// revoke-and-verify) come from [`SessionProviderExt`](crate::SessionProviderExt).
+/// The trait is object safe and meant to be used as `Arc<dyn SessionProvider>`.
+///
+/// # Contract
+///
+/// * [`capabilities`](Self::capabilities) tells the truth for the configured credential.
+///   An operation it lacks fails with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported)
+///   and sends nothing. Wrap a provider in [`Checked`](crate::Checked) to have that
+///   enforced for you.
+/// * No outcome is ever reported as success when it failed: an unknown or closed session
+///   is [`Revocation::AlreadyGone`], asynchronous work is [`Revocation::Queued`].
+/// * `Display` names the provider instance (e.g. `slack:corp`); `Debug` never shows a
+///   credential.
+#[async_trait]
+pub trait SessionProvider: fmt::Debug + fmt::Display + Send + Sync + 'static {
+    /// What this provider can do with its credential.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// One page of sessions. `query.cursor` continues a previous page; a page's
+    /// `next_cursor` is `None` on the last page.
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<Session>>;
+
+    /// Revokes one session. Unknown or already closed ids give [`Revocation::AlreadyGone`].
+    async fn revoke_session(&self, session: &SessionRef) -> Result<Revocation>;
+
+    /// Revokes every session of one user, or only those on the given kind of device.
+    async fn revoke_user_sessions(&self, user: &UserId, scope: DeviceScope) -> Result<Revocation>;
+
+    /// Revokes every session of the caller except the one making this request.
+    ///
+    /// The default answers `Unsupported`.
+    async fn revoke_other_sessions(&self) -> Result<Revocation> {
+        Err(Error::unsupported(
+            Operation::RevokeOtherSessions,
+            "this provider cannot revoke all other sessions",
+        ))
+    }
+
+    /// Finds a user by email. `Ok(None)` when the provider has nobody with it.
+    ///
+    /// The default answers `Unsupported`.
+    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+        let _ = email;
+        Err(Error::unsupported(
+            Operation::FindUser,
+            "this provider cannot look users up by email",
+        ))
+    }
+
+    /// Revokes the sessions of many users, one result per user in input order.
+    ///
+    /// The outer error is for a failure of the whole call (e.g. a bad credential).
+    /// The default calls [`revoke_user_sessions`](Self::revoke_user_sessions) for each
+    /// user in turn; providers with a native bulk call override it.
+    async fn revoke_users_sessions(
+        &self,
+        users: &[UserId],
+        scope: DeviceScope,
+    ) -> Result<Vec<(UserId, Result<Revocation>)>> {
+        let mut results = Vec::with_capacity(users.len());
+        for user in users {
+            let result = self.revoke_user_sessions(user, scope).await;
+            results.push((user.clone(), result));
+        }
+        Ok(results)
+    }
+}
+
+macro_rules! forward_provider {
+    ($wrapper:ident) => {
+        #[async_trait]
+        #[deny(clippy::missing_trait_methods)]
+        impl<P: SessionProvider + ?Sized> SessionProvider for $wrapper<P> {
+            fn capabilities(&self) -> &Capabilities {
+                (**self).capabilities()
+            }
+
+            async fn list_sessions(&self, query: &ListQuery) -> Result<Page<Session>> {
+                (**self).list_sessions(query).await
+            }
+
+            async fn revoke_session(&self, session: &SessionRef) -> Result<Revocation> {
+                (**self).revoke_session(session).await
+            }
+
+            async fn revoke_user_sessions(
+                &self,
+                user: &UserId,
+                scope: DeviceScope,
+            ) -> Result<Revocation> {
+                (**self).revoke_user_sessions(user, scope).await
+            }
+
+            async fn revoke_other_sessions(&self) -> Result<Revocation> {
+                (**self).revoke_other_sessions().await
+            }
+
+            async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+                (**self).find_user(email).await
+            }
+
+            async fn revoke_users_sessions(
+                &self,
+                users: &[UserId],
+                scope: DeviceScope,
+            ) -> Result<Vec<(UserId, Result<Revocation>)>> {
+                (**self).revoke_users_sessions(users, scope).await
+            }
+        }
+    };
+}
+
+forward_provider!(Arc);
+forward_provider!(Box);
