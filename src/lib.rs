@@ -1,1 +1,32 @@
-//! placeholder
+//! unisession: list and revoke user sessions across SaaS tools through one API.
+//!
+//! "This person is leaving, or this account is compromised: log them out of
+//! everything, now, and prove it." unisession gives identity and security teams one
+//! trait, [`SessionProvider`], implemented for ONLYOFFICE DocSpace, Rocket.Chat and
+//! Slack, and open to any other tool.
+//!
+//! This facade re-exports [`unisession_core`]; the provider adapters are enabled by
+//! the `docspace`, `rocketchat` and `slack` features (all on by default).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> unisession::Result<()> {
+//! use futures::TryStreamExt;
+//! use unisession::{DeviceKind, DeviceScope, InMemoryProvider, ListQuery, SessionProvider, SessionProviderExt};
+//!
+//! let provider = InMemoryProvider::new();
+//! let alice = provider.add_user("alice@corp.example", "Alice");
+//! provider.add_session(&alice, DeviceKind::Browser);
+//! provider.add_session(&alice, DeviceKind::Mobile);
+//!
+//! let user = provider.find_user("alice@corp.example").await?.expect("known");
+//! let outcome = provider.revoke_user_sessions(&user.id, DeviceScope::All).await?;
+//! println!("{outcome:?}");
+//! let left: Vec<_> = provider.list_all(ListQuery::for_user(user.id)).try_collect().await?;
+//! assert!(left.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub use unisession_core::*;

@@ -13,7 +13,7 @@
 //! * [`Revocation`] and [`Verification`]: outcomes that never round a failure up to success.
 //! * [`Error`] and [`ErrorKind`]: one error type for every provider.
 //! * [`InMemoryProvider`]: a complete provider in memory, for your tests.
-//! * Feature `mock`: [`MockSessionProvider`]. Feature `conformance`: [`conformance`],
+//! * Feature `mock`: `MockSessionProvider`. Feature `conformance`: the `conformance` module,
 //!   the behaviour suite every provider runs.
 //!
 //! # Implementing a provider
