@@ -30,3 +30,7 @@
 #![warn(missing_docs)]
 
 pub use unisession_core::*;
+
+/// The Slack adapter (feature `slack`).
+#[cfg(feature = "slack")]
+pub use unisession_slack as slack;

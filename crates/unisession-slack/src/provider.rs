@@ -1,0 +1,676 @@
+//! [`SlackProvider`]: the trait mapping and Slack-only extras.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use unisession_core::{
+    Capabilities, Cursor, Device, DeviceKind, DeviceScope, Error, ErrorKind, ListQuery, Operation,
+    Page, Result, Revocation, Session, SessionId, SessionProvider, SessionRef, UserId, UserRef,
+};
+use unisession_http::{HttpClient, Method, Response, decode_json};
+
+use crate::config::{SlackBuilder, Tier};
+use crate::errors::api_error;
+use crate::wire;
+
+/// Slack's `admin.users.session.*` behind [`SessionProvider`]. See the crate docs
+/// for the mapping, the scopes and plan it needs, and what `Queued` means.
+pub struct SlackProvider {
+    name: String,
+    http: HttpClient,
+    token: SecretString,
+    team_id: Option<String>,
+    page_size: u32,
+    bulk_chunk: usize,
+    capabilities: Capabilities,
+}
+
+impl fmt::Debug for SlackProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackProvider")
+            .field("name", &self.name)
+            .field("base_url", &self.http.base_url().as_str())
+            .field("token", &"[REDACTED]")
+            .field("team_id", &self.team_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for SlackProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// A user's session settings as `admin.users.session.getSettings` reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UserSessionSettings {
+    /// The user.
+    pub user: UserId,
+    /// How long a session lasts.
+    pub duration: Option<Duration>,
+    /// Whether closing the desktop app or browser ends the session.
+    pub desktop_app_browser_quit: Option<bool>,
+}
+
+/// The answer of [`SlackProvider::get_settings`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SessionSettingsReport {
+    /// Users with settings of their own (users without active sessions are omitted by Slack).
+    pub settings: Vec<UserSessionSettings>,
+    /// Users with no settings of their own.
+    pub no_settings_applied: Vec<UserId>,
+}
+
+/// Settings to apply with [`SlackProvider::set_settings`]: at least one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SessionSettings {
+    /// Session duration, from 8 hours to 10 years (Slack's bounds, whole seconds).
+    pub duration: Option<Duration>,
+    /// End the session when the desktop app or browser window closes.
+    pub desktop_app_browser_quit: Option<bool>,
+}
+
+impl SessionSettings {
+    /// A session duration.
+    pub fn duration(duration: Duration) -> Self {
+        Self {
+            duration: Some(duration),
+            desktop_app_browser_quit: None,
+        }
+    }
+
+    /// Also sets whether closing the client ends the session.
+    pub fn with_desktop_app_browser_quit(mut self, quit: bool) -> Self {
+        self.desktop_app_browser_quit = Some(quit);
+        self
+    }
+}
+
+/// Who the token belongs to, from `auth.test`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Identity {
+    /// The token's user.
+    pub user_id: Option<String>,
+    /// The user's name.
+    pub user: Option<String>,
+    /// The workspace or organisation id.
+    pub team_id: Option<String>,
+    /// The organisation id on Enterprise.
+    pub enterprise_id: Option<String>,
+    /// The workspace URL.
+    pub url: Option<String>,
+}
+
+const MIN_DURATION: u64 = 28_800;
+const MAX_DURATION: u64 = 315_569_520;
+
+/// Checks a Slack user id (`U…` or `W…`, upper-case letters and digits).
+fn check_user(user: &UserId) -> Result<()> {
+    let id = user.as_str();
+    let ok = id.len() >= 3
+        && (id.starts_with('U') || id.starts_with('W'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "{id:?} is not a Slack user id (U… or W…)"
+        )))
+    }
+}
+
+fn check_email(email: &str) -> Result<()> {
+    let trimmed = email.trim();
+    let ok = !trimmed.is_empty()
+        && trimmed.len() <= 254
+        && trimmed.contains('@')
+        && !trimmed.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "{email:?} is not an email address"
+        )))
+    }
+}
+
+fn scope_fields(scope: DeviceScope) -> Option<(&'static str, String)> {
+    match scope {
+        DeviceScope::Mobile => Some(("mobile_only", "true".to_owned())),
+        DeviceScope::Web => Some(("web_only", "true".to_owned())),
+        _ => None,
+    }
+}
+
+impl SlackProvider {
+    /// Slack's Web API base.
+    pub const DEFAULT_BASE_URL: &'static str = "https://slack.com/api/";
+
+    /// A builder for `https://slack.com/api/`.
+    pub fn builder() -> SlackBuilder {
+        SlackBuilder::default()
+    }
+
+    pub(crate) fn from_parts(builder: SlackBuilder, http: HttpClient) -> Self {
+        let mut capabilities = Capabilities::none();
+        capabilities.list_all_sessions = true;
+        capabilities.list_user_sessions = true;
+        capabilities.max_page_size = Some(1000);
+        capabilities.revoke_session = true;
+        capabilities.revoke_session_requires_user = true;
+        capabilities.revoke_user_sessions = true;
+        capabilities.revoke_user_sessions_by_device = true;
+        capabilities.find_user_by_email = true;
+        capabilities.bulk_revoke_users = Some(builder.bulk_chunk);
+        capabilities.bulk_revocation_is_async = true;
+        Self {
+            name: builder.name,
+            http,
+            token: builder.token.expect("checked by build"),
+            team_id: builder.team_id,
+            page_size: builder.page_size,
+            bulk_chunk: builder.bulk_chunk,
+            capabilities,
+        }
+    }
+
+    fn fail(&self, error: Error, operation: Option<Operation>) -> Error {
+        let error = error.with_provider(self.name.clone());
+        match operation {
+            Some(op) => error.with_operation(op),
+            None => error,
+        }
+    }
+
+    /// Calls a Web API method with a form body. Returns the envelope and the answer;
+    /// `ok:false` is left to the caller.
+    async fn call(
+        &self,
+        method: &'static str,
+        tier: Tier,
+        form: &[(&str, String)],
+    ) -> Result<(wire::Envelope, Response)> {
+        let response = self
+            .http
+            .request(Method::POST, method)
+            .bearer(&self.token)
+            .form(form.iter().map(|(k, v)| (*k, v.as_str())))
+            .class(tier.class())
+            .idempotent(true)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let temporary = status >= 500;
+            return Err(Error::new(
+                ErrorKind::Provider,
+                format!("{method} answered HTTP {status}; Slack answers 200 or 429, so a proxy or the base URL is at fault"),
+            )
+            .with_status(status)
+            .with_temporary(temporary)
+            .with_retries(response.retries()));
+        }
+        let envelope: wire::Envelope = response.json()?;
+        if let Some(meta) = &envelope.response_metadata {
+            if !meta.warnings.is_empty() {
+                tracing::warn!(provider = %self.name, method, warnings = ?meta.warnings, "Slack sent warnings");
+            }
+        }
+        if let Some(warning) = &envelope.warning {
+            tracing::warn!(provider = %self.name, method, warning, "Slack sent a warning");
+        }
+        Ok((envelope, response))
+    }
+
+    /// Calls a method and decodes a successful answer; `ok:false` becomes the mapped error.
+    async fn call_ok<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        tier: Tier,
+        form: &[(&str, String)],
+    ) -> Result<(wire::Envelope, T)> {
+        let (envelope, response) = self.call(method, tier, form).await?;
+        if !envelope.ok {
+            return Err(envelope_error(&envelope));
+        }
+        let body = decode_json(response.body()).map_err(|why| {
+            Error::new(
+                ErrorKind::Decode,
+                format!("could not decode the answer of {method}: {why}"),
+            )
+        })?;
+        Ok((envelope, body))
+    }
+
+    fn session_from(&self, item: wire::ActiveSession) -> Session {
+        let details = item
+            .recent
+            .clone()
+            .or_else(|| item.created.clone())
+            .unwrap_or_default();
+        let kind = match details
+            .os
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("ios" | "android" | "ipados") => DeviceKind::Mobile,
+            _ => DeviceKind::Unknown,
+        };
+        let mut device = Device::new(kind);
+        device.name = details.device_hardware.clone();
+        device.os = match (&details.os, &details.os_version) {
+            (Some(os), Some(version)) => Some(format!("{os} {version}")),
+            (Some(os), None) => Some(os.clone()),
+            _ => None,
+        };
+        device.client = details.slack_client_version.clone();
+        let mut session = Session::new(
+            SessionId::new(item.session_id.to_string()),
+            UserId::new(item.user_id),
+            self.name.clone(),
+        )
+        .with_device(device);
+        session.ip = details.ip.clone();
+        if let Some(team) = item.team_id {
+            session.extra.insert("team_id".into(), team.into());
+        }
+        for (key, value) in [("created", &item.created), ("recent", &item.recent)] {
+            if let Some(value) = value {
+                if let Ok(json) = serde_json::to_value(value) {
+                    session.extra.insert(key.into(), json);
+                }
+            }
+        }
+        session
+    }
+
+    /// One `resetBulk` call for a chunk, with every user's outcome. Users Slack names
+    /// as failed get their error; the others are queued again in a smaller call, and,
+    /// should Slack name nobody, each is reset alone so that no outcome is guessed.
+    async fn reset_bulk(
+        &self,
+        chunk: &[UserId],
+        scope: DeviceScope,
+        depth: u8,
+    ) -> Vec<(UserId, Result<Revocation>)> {
+        let ids: Vec<&str> = chunk.iter().map(UserId::as_str).collect();
+        let mut form = vec![("user_ids", serde_json::to_string(&ids).unwrap_or_default())];
+        form.extend(scope_fields(scope));
+        let op = Some(Operation::RevokeUsersSessions);
+        let answer = self
+            .call("admin.users.session.resetBulk", Tier::Two, &form)
+            .await;
+        let envelope = match answer {
+            Ok((envelope, _)) if envelope.ok => {
+                return chunk
+                    .iter()
+                    .map(|u| (u.clone(), Ok(Revocation::Queued)))
+                    .collect();
+            }
+            Ok((envelope, _)) => envelope,
+            Err(error) => {
+                let error = self.fail(error, op);
+                return chunk
+                    .iter()
+                    .map(|u| (u.clone(), Err(error.clone())))
+                    .collect();
+            }
+        };
+        if envelope.error.as_deref() != Some("failed_for_some_users") {
+            let error = self.fail(envelope_error(&envelope), op);
+            return chunk
+                .iter()
+                .map(|u| (u.clone(), Err(error.clone())))
+                .collect();
+        }
+        let messages = envelope
+            .response_metadata
+            .map(|m| m.messages)
+            .unwrap_or_default();
+        let mut results = Vec::with_capacity(chunk.len());
+        let mut unnamed = Vec::new();
+        for user in chunk {
+            let named = messages.iter().find(|m| {
+                m.split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|word| word == user.as_str())
+            });
+            match named {
+                Some(message) => {
+                    let code = [
+                        "user_not_found",
+                        "cannot_reset_bot",
+                        "cannot_reset_primary_owner",
+                        "session_reset_not_allowed",
+                        "user_session_reset_failed",
+                    ]
+                    .into_iter()
+                    .find(|code| message.contains(code))
+                    .unwrap_or("failed_for_some_users");
+                    let error = api_error(code, None, None);
+                    results.push((user.clone(), Err(self.fail(error, op))));
+                }
+                None => unnamed.push(user.clone()),
+            }
+        }
+        if unnamed.is_empty() {
+            return results;
+        }
+        if unnamed.len() < chunk.len() && depth < 2 {
+            results.extend(Box::pin(self.reset_bulk(&unnamed, scope, depth + 1)).await);
+        } else {
+            for user in unnamed {
+                let outcome = self.revoke_user_sessions(&user, scope).await;
+                results.push((user, outcome));
+            }
+        }
+        results
+    }
+
+    /// Session settings of `users` (`admin.users.session.getSettings`, Tier 4).
+    pub async fn get_settings(&self, users: &[UserId]) -> Result<SessionSettingsReport> {
+        let mut report = SessionSettingsReport::default();
+        for chunk in users.chunks(self.bulk_chunk) {
+            chunk
+                .iter()
+                .try_for_each(check_user)
+                .map_err(|e| self.fail(e, None))?;
+            let form = [("user_ids", user_ids(chunk))];
+            let (_, settings): (_, wire::Settings) = self
+                .call_ok("admin.users.session.getSettings", Tier::Four, &form)
+                .await
+                .map_err(|e| self.fail(e, None))?;
+            report
+                .settings
+                .extend(
+                    settings
+                        .session_settings
+                        .into_iter()
+                        .map(|s| UserSessionSettings {
+                            user: UserId::new(s.user_id),
+                            duration: s.duration.map(Duration::from_secs),
+                            desktop_app_browser_quit: s.desktop_app_browser_quit,
+                        }),
+                );
+            report
+                .no_settings_applied
+                .extend(settings.no_settings_applied.into_iter().map(UserId::new));
+        }
+        Ok(report)
+    }
+
+    /// Applies session settings to `users` (`admin.users.session.setSettings`, Tier 4).
+    /// The duration must lie between 8 hours and 10 years; at least one setting is needed.
+    pub async fn set_settings(&self, users: &[UserId], settings: SessionSettings) -> Result<()> {
+        if settings.duration.is_none() && settings.desktop_app_browser_quit.is_none() {
+            return Err(self.fail(
+                Error::invalid_input("set at least one session setting"),
+                None,
+            ));
+        }
+        let duration = settings.duration.map(|d| d.as_secs());
+        if let Some(secs) = duration {
+            if !(MIN_DURATION..=MAX_DURATION).contains(&secs) {
+                return Err(self.fail(
+                    Error::invalid_input(format!("a session lasts from {MIN_DURATION} s (8 hours) to {MAX_DURATION} s (10 years), not {secs} s")),
+                    None,
+                ));
+            }
+        }
+        for chunk in users.chunks(self.bulk_chunk) {
+            chunk
+                .iter()
+                .try_for_each(check_user)
+                .map_err(|e| self.fail(e, None))?;
+            let mut form = vec![("user_ids", user_ids(chunk))];
+            if let Some(secs) = duration {
+                form.push(("duration", secs.to_string()));
+            }
+            if let Some(quit) = settings.desktop_app_browser_quit {
+                form.push(("desktop_app_browser_quit", quit.to_string()));
+            }
+            self.call_ok::<serde_json::Value>("admin.users.session.setSettings", Tier::Four, &form)
+                .await
+                .map_err(|e| self.fail(e, None))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the session settings of `users` (`admin.users.session.clearSettings`, Tier 4).
+    pub async fn clear_settings(&self, users: &[UserId]) -> Result<()> {
+        for chunk in users.chunks(self.bulk_chunk) {
+            chunk
+                .iter()
+                .try_for_each(check_user)
+                .map_err(|e| self.fail(e, None))?;
+            let form = [("user_ids", user_ids(chunk))];
+            self.call_ok::<serde_json::Value>(
+                "admin.users.session.clearSettings",
+                Tier::Four,
+                &form,
+            )
+            .await
+            .map_err(|e| self.fail(e, None))?;
+        }
+        Ok(())
+    }
+
+    /// Who the token belongs to (`auth.test`): a harmless call to check a credential.
+    pub async fn whoami(&self) -> Result<Identity> {
+        let (_, auth): (_, wire::AuthTest) = self
+            .call_ok("auth.test", Tier::Four, &[])
+            .await
+            .map_err(|e| self.fail(e, None))?;
+        Ok(Identity {
+            user_id: auth.user_id,
+            user: auth.user,
+            team_id: auth.team_id,
+            enterprise_id: auth.enterprise_id,
+            url: auth.url,
+        })
+    }
+}
+
+fn user_ids(chunk: &[UserId]) -> String {
+    let ids: Vec<&str> = chunk.iter().map(UserId::as_str).collect();
+    serde_json::to_string(&ids).unwrap_or_default()
+}
+
+fn envelope_error(envelope: &wire::Envelope) -> Error {
+    let code = envelope.error.as_deref().unwrap_or("unknown_error");
+    api_error(
+        code,
+        envelope.needed.as_deref(),
+        envelope.provided.as_deref(),
+    )
+}
+
+#[async_trait]
+impl SessionProvider for SlackProvider {
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// `admin.users.session.list`: cursor pagination ending on an empty, null or absent
+    /// `next_cursor`; `no_active_sessions` is an empty last page.
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<Session>> {
+        let op = Some(Operation::ListSessions);
+        self.capabilities
+            .check_list(query)
+            .map_err(|e| self.fail(e, op))?;
+        let limit = query.limit.unwrap_or(self.page_size).clamp(1, 1000);
+        let mut form = vec![("limit", limit.to_string())];
+        if let Some(cursor) = &query.cursor {
+            form.push(("cursor", cursor.as_str().to_owned()));
+        }
+        if let Some(user) = &query.user {
+            check_user(user).map_err(|e| self.fail(e, op))?;
+        }
+        let server_filter = match (&query.user, &self.team_id) {
+            (Some(user), Some(team)) => {
+                form.push(("team_id", team.clone()));
+                form.push(("user_id", user.as_str().to_owned()));
+                true
+            }
+            _ => false,
+        };
+        let (envelope, list): (_, wire::SessionList) = match self
+            .call_ok("admin.users.session.list", Tier::Two, &form)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(e) if e.code() == Some("no_active_sessions") => return Ok(Page::last(Vec::new())),
+            Err(e) => return Err(self.fail(e, op)),
+        };
+        let items = list
+            .active_sessions
+            .into_iter()
+            .filter(|s| {
+                server_filter || query.user.as_ref().is_none_or(|u| u.as_str() == s.user_id)
+            })
+            .map(|s| self.session_from(s))
+            .collect();
+        let next = envelope
+            .response_metadata
+            .and_then(|m| m.next_cursor)
+            .filter(|c| !c.is_empty())
+            .map(Cursor::new);
+        Ok(Page::new(items, next))
+    }
+
+    /// `admin.users.session.invalidate` with `user_id` and the integer `session_id`.
+    /// `session_not_found` (unknown or already ended) is [`Revocation::AlreadyGone`].
+    async fn revoke_session(&self, session: &SessionRef) -> Result<Revocation> {
+        let op = Some(Operation::RevokeSession);
+        self.capabilities
+            .check_revoke_session(session)
+            .map_err(|e| self.fail(e, op))?;
+        let user = session
+            .user
+            .as_ref()
+            .expect("checked: the user is required");
+        check_user(user).map_err(|e| self.fail(e, op))?;
+        let id: u64 = session.id.as_str().parse().map_err(|_| {
+            self.fail(
+                Error::invalid_input(format!(
+                    "{:?} is not a Slack session id (an integer)",
+                    session.id.as_str()
+                )),
+                op,
+            )
+        })?;
+        let form = [
+            ("user_id", user.as_str().to_owned()),
+            ("session_id", id.to_string()),
+        ];
+        match self
+            .call_ok::<serde_json::Value>("admin.users.session.invalidate", Tier::Two, &form)
+            .await
+        {
+            Ok(_) => Ok(Revocation::revoked(1)),
+            Err(e) if e.code() == Some("session_not_found") => Ok(Revocation::AlreadyGone),
+            Err(e) => Err(self.fail(e, op)),
+        }
+    }
+
+    /// `admin.users.session.reset`, with `mobile_only` / `web_only` for a device scope.
+    /// Slack does not say how many sessions ended: the count is `None`.
+    async fn revoke_user_sessions(&self, user: &UserId, scope: DeviceScope) -> Result<Revocation> {
+        let op = Some(Operation::RevokeUserSessions);
+        self.capabilities
+            .check_revoke_user(Operation::RevokeUserSessions, scope)
+            .map_err(|e| self.fail(e, op))?;
+        check_user(user).map_err(|e| self.fail(e, op))?;
+        let mut form = vec![("user_id", user.as_str().to_owned())];
+        form.extend(scope_fields(scope));
+        self.call_ok::<serde_json::Value>("admin.users.session.reset", Tier::Two, &form)
+            .await
+            .map_err(|e| self.fail(e, op))?;
+        Ok(Revocation::revoked_unknown_count())
+    }
+
+    /// `users.lookupByEmail`; `users_not_found` is `None`.
+    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+        let op = Some(Operation::FindUser);
+        check_email(email).map_err(|e| self.fail(e, op))?;
+        let form = [("email", email.trim().to_owned())];
+        match self
+            .call_ok::<wire::Lookup>("users.lookupByEmail", Tier::Three, &form)
+            .await
+        {
+            Ok((_, lookup)) => {
+                let user = lookup.user;
+                let profile = user.profile.unwrap_or(wire::Profile {
+                    email: None,
+                    real_name: None,
+                });
+                let mut found =
+                    UserRef::new(UserId::new(user.id)).with_active(!user.deleted.unwrap_or(false));
+                found.email = profile.email;
+                found.name = user.real_name.or(profile.real_name);
+                Ok(Some(found))
+            }
+            Err(e) if e.code() == Some("users_not_found") => Ok(None),
+            Err(e) => Err(self.fail(e, op)),
+        }
+    }
+
+    /// `admin.users.session.resetBulk` in chunks of up to 1000 users: each user is
+    /// [`Revocation::Queued`] (Slack completes the reset asynchronously). A
+    /// `failed_for_some_users` answer is resolved per user, never reported as success.
+    async fn revoke_users_sessions(
+        &self,
+        users: &[UserId],
+        scope: DeviceScope,
+    ) -> Result<Vec<(UserId, Result<Revocation>)>> {
+        let op = Some(Operation::RevokeUsersSessions);
+        self.capabilities
+            .check_revoke_user(Operation::RevokeUsersSessions, scope)
+            .map_err(|e| self.fail(e, op))?;
+        let mut outcomes: Vec<Option<Result<Revocation>>> = users
+            .iter()
+            .map(|u| check_user(u).err().map(|e| Err(self.fail(e, op))))
+            .collect();
+        let valid: Vec<(usize, UserId)> = users
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| outcomes[*i].is_none())
+            .map(|(i, u)| (i, u.clone()))
+            .collect();
+        for chunk in valid.chunks(self.bulk_chunk) {
+            let ids: Vec<UserId> = chunk.iter().map(|(_, u)| u.clone()).collect();
+            let results = self.reset_bulk(&ids, scope, 0).await;
+            for (user, result) in results {
+                if let Some((index, _)) = chunk
+                    .iter()
+                    .find(|(i, u)| *u == user && outcomes[*i].is_none())
+                {
+                    outcomes[*index] = Some(result);
+                }
+            }
+        }
+        Ok(users
+            .iter()
+            .zip(outcomes)
+            .map(|(user, outcome)| {
+                let outcome = outcome.unwrap_or_else(|| {
+                    Err(self.fail(
+                        Error::new(ErrorKind::Provider, "no outcome was recorded for this user"),
+                        op,
+                    ))
+                });
+                (user.clone(), outcome)
+            })
+            .collect())
+    }
+}
