@@ -31,6 +31,10 @@
 
 pub use unisession_core::*;
 
+/// The ONLYOFFICE DocSpace adapter (feature `docspace`).
+#[cfg(feature = "docspace")]
+pub use unisession_docspace as docspace;
+
 /// The Slack adapter (feature `slack`).
 #[cfg(feature = "slack")]
 pub use unisession_slack as slack;

@@ -1,0 +1,53 @@
+//! ONLYOFFICE DocSpace adapter for unisession: `api/2.0/security/activeconnections`
+//! behind [`SessionProvider`](unisession_core::SessionProvider).
+//!
+//! ```no_run
+//! # async fn run() -> unisession_core::Result<()> {
+//! use unisession_core::SessionProvider;
+//! use unisession_docspace::DocSpaceBuilder;
+//!
+//! let docspace = DocSpaceBuilder::from_env("UNISESSION_DOCSPACE_").build()?;
+//! let mine = docspace.list_sessions(&Default::default()).await?;
+//! println!("{} sessions", mine.items.len());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Mapping
+//!
+//! | trait method | DocSpace call | quirks | permission |
+//! |---|---|---|---|
+//! | `list_sessions` | `GET security/activeconnections` | only the **caller's own** sessions (no REST call lists another user's); `current` comes from `loginEvent`, which only the `asc_auth_key` cookie sets; all items arrive at once and pages are cut on the client; dates carry an offset; IPv6 addresses arrive truncated to their first group and are kept as text; the synthetic item `id 0` is skipped | any user (API key: `*:read`) |
+//! | `revoke_session` | `PUT logout/{loginEventId}` | `false` (unknown or closed id) is `AlreadyGone`; 403 is `PermissionDenied`; servers before 3.7.1 answer a forbidden call with 200 `false` too, which cannot be told apart from `AlreadyGone` | own sessions, or DocSpace admin (`*:write`) |
+//! | `revoke_user_sessions` | `PUT logoutall/{userId}` | the id is checked as a GUID before sending; every token of the user dies; an unknown GUID answers 200; revoking **the caller's own user also ends the caller's credential** (the adapter adopts the cookie DocSpace re-issues); no device scope | self, or DocSpace admin (before 3.7.1: admin only, and not on other admins) |
+//! | `revoke_other_sessions` | `PUT logoutallexceptthis` | offered only with a personal token or login (the cookie): with a header credential the server would also end the caller's own session | self |
+//! | `find_user` | `GET people/email?email=` | 404 is `None`; ordinary users may not look up others (403) | DocSpace admin for others (API key: `accounts:read` or `*`) |
+//! | extra | `PUT logoutallchangepassword` | [`DocSpaceProvider::logout_all_change_password`]: logs the caller out everywhere and returns the confirmation URL | self |
+//!
+//! # Credentials and capabilities
+//!
+//! | credential | sent as | current session known | `revoke_other_sessions` |
+//! |---|---|---|---|
+//! | API key (`sk-…`) | `Authorization: Bearer` | no | off |
+//! | personal token | `Cookie: asc_auth_key=` | yes | on |
+//! | login (user + password) | one `POST authentication`, then the cookie; re-login on 401 | yes | on |
+//! | Basic (email + password) | `Authorization: Basic` | no | off |
+//! | OAuth token | `Authorization: Bearer` | no | off |
+//!
+//! # Errors and limits
+//!
+//! Success envelope `{response, count, links, status: 0, statusCode}`; errors
+//! `{status: 1, statusCode, error: {message, type, …}}`; 401, scope 403, route-miss 404
+//! and 429 come with **empty bodies**, 502/503 with HTML from the proxy. All map to
+//! [`ErrorKind`](unisession_core::ErrorKind) in `errors.rs` (table-tested). Requests are
+//! paced at 95 % of 1500 per minute with at most 15 in flight, the server's limits; a
+//! 429's `Retry-After` is honoured.
+#![warn(missing_docs)]
+
+mod config;
+mod errors;
+mod provider;
+mod wire;
+
+pub use config::{DocSpaceAuth, DocSpaceBuilder};
+pub use provider::DocSpaceProvider;
