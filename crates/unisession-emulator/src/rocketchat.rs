@@ -14,10 +14,23 @@
 //!
 //! Inferred from the code rather than documented (kept visible here): a REST
 //! `login` creates no listed session; `count=0` fails as MongoDB refuses
-//! `$limit: 0`; `users.logout` on an unknown id answers 200; and
+//! `$limit: 0`; `users.logout` on an unknown id answers 200;
 //! `users.removeOtherTokens` removes the other login tokens (personal access
 //! tokens included) without touching the `sessions` collection, so device
-//! management keeps listing the dead sessions.
+//! management keeps listing the dead sessions; and `sessions/info.admin` matches
+//! its `sessionId` against the search term, so a part of an id or a user id finds
+//! the newest session containing it (case-insensitively; the emulator matches it
+//! as literal text, not as the regex the server builds).
+//!
+//! Second factor, as `checkCodeForUser` runs it: a named `x-2fa-method` is used
+//! only if it is `totp` or `email` (even when the user has not enabled it, which
+//! then fails); an email challenge emails a code unless a valid one with attempts
+//! left is pending; the wrong email code that reaches `max_email_attempts`
+//! answers `totp-max-attempts`, and the next challenge emails a fresh code. The
+//! login hook runs the same check without the password fallback.
+//!
+//! Simplified: the legacy `users.list?query=` (before 7.0) understands exact
+//! matches on `emails.address`, `username`, `_id` and `name` only.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -75,7 +88,8 @@ pub struct RocketChatConfig {
     pub admin_two_factor: TwoFactorMethod,
     /// `Accounts_TwoFactorAuthentication_RememberFor` (zero: always challenge).
     pub remember_two_factor: Duration,
-    /// Wrong email codes before `totp-max-attempts`.
+    /// `Accounts_TwoFactorAuthentication_Max_Invalid_Email_Code_Attempts`: the
+    /// wrong email code that reaches it answers `totp-max-attempts`.
     pub max_email_attempts: u32,
     /// The server version: `users.info?email=` and `users.list?email=` need 8.4.
     pub version: (u32, u32),
@@ -997,106 +1011,15 @@ fn check_second_factor(data: &mut Data, ctx: &Ctx, headers: &HeaderMap) -> Resul
     {
         return Ok(());
     }
-    let user = &data.users[ctx.user as usize];
-    let mut available = Vec::new();
-    if user.totp_secret.is_some() {
-        available.push("totp");
-    }
-    if user.email_two_factor {
-        available.push("email");
-    }
-    let requested = header_str(headers, "x-2fa-method").filter(|m| *m == "totp" || *m == "email");
-    let method = match requested {
-        Some("totp") => TwoFactorMethod::Totp,
-        Some(_) => TwoFactorMethod::Email,
-        None if user.totp_secret.is_some() => TwoFactorMethod::Totp,
-        None if user.email_two_factor => TwoFactorMethod::Email,
-        None => TwoFactorMethod::Password,
-    };
-    let code = header_str(headers, "x-2fa-code").map(str::to_owned);
-    // processInvalidCode runs on every check; for email it may send a code.
-    let mut details = Map::new();
-    details.insert("method".into(), json!(method.as_str()));
-    if method == TwoFactorMethod::Email {
-        let now = Instant::now();
-        let user_index = ctx.user as usize;
-        let fresh = data.users[user_index]
-            .email_code
-            .as_ref()
-            .is_some_and(|c| c.expires > now);
-        if fresh {
-            details.insert("codeGenerated".into(), json!(false));
-        } else {
-            let code: String = (0..6)
-                .map(|_| char::from(b'0' + data.rng.u8(..10)))
-                .collect();
-            let email = data.users[user_index].email.clone();
-            data.outbox.push((email, code.clone()));
-            data.users[user_index].email_code = Some(EmailCode {
-                code,
-                expires: now + Duration::from_secs(3600),
-                attempts: 0,
-            });
-            details.insert("codeGenerated".into(), json!(true));
-        }
-        details.insert(
-            "emailOrUsername".into(),
-            json!(data.users[user_index].username),
-        );
-    } else {
-        details.insert("codeGenerated".into(), json!(false));
-    }
-    details.insert("availableMethods".into(), json!(available));
-    let Some(code) = code else {
-        return Err(failure(
-            "TOTP Required",
-            Some("totp-required"),
-            Some(Value::Object(details)),
-        ));
-    };
-    let user_index = ctx.user as usize;
-    let valid = match method {
-        TwoFactorMethod::Password => {
-            let expected = hex::encode(Sha256::digest(data.users[user_index].password.as_bytes()));
-            code.to_lowercase() == expected
-        }
-        TwoFactorMethod::Totp => data.users[user_index]
-            .totp_secret
-            .as_deref()
-            .is_some_and(|secret| totp_valid(secret, &code)),
-        TwoFactorMethod::Email => {
-            let max = data.config.max_email_attempts;
-            let digits: String = code.chars().filter(char::is_ascii_digit).collect();
-            let Some(stored) = data.users[user_index].email_code.as_mut() else {
-                return Err(failure(
-                    "TOTP Invalid",
-                    Some("totp-invalid"),
-                    Some(Value::Object(details)),
-                ));
-            };
-            if stored.attempts >= max {
-                return Err(failure(
-                    "TOTP Maximun Failed Attempts Reached",
-                    Some("totp-max-attempts"),
-                    Some(Value::Object(details)),
-                ));
-            }
-            if stored.code == digits && stored.expires > Instant::now() {
-                data.users[user_index].email_code = None;
-                true
-            } else {
-                stored.attempts += 1;
-                false
-            }
-        }
-    };
-    if !valid {
-        return Err(failure(
-            "TOTP Invalid",
-            Some("totp-invalid"),
-            Some(Value::Object(details)),
-        ));
-    }
+    let requested = header_str(headers, "x-2fa-method");
+    let code = header_str(headers, "x-2fa-code");
+    verify_second_factor(data, ctx.user as usize, requested, code, true).map_err(
+        |TwoFactorError {
+             kind,
+             message,
+             details,
+         }| failure(message, Some(kind), Some(details)),
+    )?;
     if !remember.is_zero()
         && let Some(meta) = data.tokens.get_mut(&ctx.token)
     {
@@ -1104,6 +1027,138 @@ fn check_second_factor(data: &mut Data, ctx: &Ctx, headers: &HeaderMap) -> Resul
         meta.authorized_for = print;
     }
     Ok(())
+}
+
+/// A refused second factor: the `Meteor.Error` code, reason and details.
+struct TwoFactorError {
+    kind: &'static str,
+    message: &'static str,
+    details: Value,
+}
+
+/// The part of `checkCodeForUser` after "remember me": method selection
+/// (`getSecondFactorMethod`), `processInvalidCode` (which may email a code), then
+/// `verify` and, on failure, `maxFaildedAttemtpsReached`.
+fn verify_second_factor(
+    data: &mut Data,
+    user: usize,
+    requested: Option<&str>,
+    code: Option<&str>,
+    password_fallback: bool,
+) -> Result<(), TwoFactorError> {
+    let enrolled = &data.users[user];
+    let mut available = Vec::new();
+    if enrolled.totp_secret.is_some() {
+        available.push("totp");
+    }
+    if enrolled.email_two_factor {
+        available.push("email");
+    }
+    // Only registered checkers (`totp`, `email`) can be asked for by name.
+    let method = match requested {
+        Some("totp") => TwoFactorMethod::Totp,
+        Some("email") => TwoFactorMethod::Email,
+        _ if enrolled.totp_secret.is_some() => TwoFactorMethod::Totp,
+        _ if enrolled.email_two_factor => TwoFactorMethod::Email,
+        _ if password_fallback => TwoFactorMethod::Password,
+        // No method for this user: the check passes silently.
+        _ => return Ok(()),
+    };
+    let max_attempts = data.config.max_email_attempts;
+    let mut details = Map::new();
+    details.insert("method".into(), json!(method.as_str()));
+    if method == TwoFactorMethod::Email {
+        // processInvalidCode: drop an expired code; keep a valid one unless its
+        // attempts are used up; otherwise email a new code (attempts back to 0).
+        let now = Instant::now();
+        let user_mut = &mut data.users[user];
+        if user_mut
+            .email_code
+            .as_ref()
+            .is_some_and(|c| c.expires <= now)
+        {
+            user_mut.email_code = None;
+        }
+        let valid = user_mut
+            .email_code
+            .as_ref()
+            .filter(|c| c.attempts < max_attempts);
+        if let Some(valid) = valid {
+            let expires = Utc::now().timestamp_millis()
+                + valid.expires.saturating_duration_since(now).as_millis() as i64;
+            details.insert("emailOrUsername".into(), json!(user_mut.username));
+            details.insert("codeGenerated".into(), json!(false));
+            details.insert("codeExpires".into(), json!(iso(expires)));
+        } else {
+            let fresh: String = (0..6)
+                .map(|_| char::from(b'0' + data.rng.u8(..10)))
+                .collect();
+            let user_mut = &mut data.users[user];
+            data.outbox.push((user_mut.email.clone(), fresh.clone()));
+            user_mut.email_code = Some(EmailCode {
+                code: fresh,
+                expires: now + Duration::from_secs(3600),
+                attempts: 0,
+            });
+            details.insert("codeGenerated".into(), json!(true));
+            details.insert("emailOrUsername".into(), json!(user_mut.username));
+        }
+    } else {
+        details.insert("codeGenerated".into(), json!(false));
+    }
+    details.insert("availableMethods".into(), json!(available));
+    let refuse = |kind, message, details| TwoFactorError {
+        kind,
+        message,
+        details: Value::Object(details),
+    };
+    let Some(code) = code.filter(|c| !c.is_empty()) else {
+        return Err(refuse("totp-required", "TOTP Required", details));
+    };
+    let user_ref = &mut data.users[user];
+    let valid = match method {
+        TwoFactorMethod::Password => {
+            code.to_lowercase() == hex::encode(Sha256::digest(user_ref.password.as_bytes()))
+        }
+        TwoFactorMethod::Totp => user_ref
+            .totp_secret
+            .as_deref()
+            .is_some_and(|secret| totp_valid(secret, code)),
+        TwoFactorMethod::Email => {
+            // EmailCheck.verify: only for users with email 2FA; non-digits are
+            // stripped; a match consumes the code, a miss counts an attempt.
+            let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+            let enabled = user_ref.email_two_factor;
+            match user_ref.email_code.as_mut() {
+                Some(stored) if enabled && stored.expires > Instant::now() => {
+                    if stored.code == digits {
+                        user_ref.email_code = None;
+                        true
+                    } else {
+                        stored.attempts += 1;
+                        false
+                    }
+                }
+                _ => false,
+            }
+        }
+    };
+    if valid {
+        return Ok(());
+    }
+    let exhausted = method == TwoFactorMethod::Email
+        && data.users[user]
+            .email_code
+            .as_ref()
+            .is_some_and(|c| c.attempts >= max_attempts);
+    if exhausted {
+        return Err(refuse(
+            "totp-max-attempts",
+            "TOTP Maximun Failed Attempts Reached",
+            details,
+        ));
+    }
+    Err(refuse("totp-invalid", "TOTP Invalid", details))
 }
 
 fn totp_valid(secret: &str, code: &str) -> bool {
@@ -1447,12 +1502,15 @@ async fn sessions_info_admin(
     let session_id = check!(ctx, session_id_param(query.as_deref()));
     check!(ctx, rc.authorize(INFO_ADMIN, &ctx, &headers));
     let mut data = rc.data();
-    // aggregateSessionsAndPopulate({search: sessionId, count: 1}): logged-out docs excluded.
+    // aggregateSessionsAndPopulate({search: sessionId, count: 1}): logged-out docs
+    // excluded; the id is matched case-insensitively against the search term, so a
+    // part of an id (or a user id) finds the newest session containing it.
     let order = data.order().to_vec();
+    let needle = session_id.to_lowercase();
     let found = order
         .into_iter()
         .map(|i| &data.sessions[i as usize])
-        .find(|d| data.search_term(d).contains(&session_id));
+        .find(|d| data.search_term(d).to_lowercase().contains(&needle));
     match found {
         None => ctx.finish(not_found("Session not found")),
         Some(doc) => {
@@ -1678,26 +1736,28 @@ async fn users_list(
     let email_filter = data.config.version >= (8, 4);
     let legacy_query = data.config.version < (7, 0);
     let mut email = None;
+    // Legacy `query`: an exact-match Mongo selector on these fields.
+    let mut selector: Vec<(String, String)> = Vec::new();
     let mut offset = 0usize;
     let mut count = 50usize;
     for (key, value) in query_pairs(query.as_deref()) {
         match key.as_str() {
             "email" if email_filter => email = Some(value),
             "query" if legacy_query => {
-                let parsed: Value = match serde_json::from_str(&value) {
-                    Ok(v) => v,
-                    Err(_) => {
-                        return ctx.finish(failure(
-                            "Invalid query parameter provided",
-                            Some("error-invalid-query"),
-                            None,
-                        ));
-                    }
+                let Ok(Value::Object(parsed)) = serde_json::from_str::<Value>(&value) else {
+                    return ctx.finish(failure(
+                        "Invalid query parameter provided",
+                        Some("error-invalid-query"),
+                        None,
+                    ));
                 };
-                email = parsed
-                    .get("emails.address")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
+                selector = parsed
+                    .iter()
+                    .filter(|(k, _)| {
+                        ["emails.address", "username", "_id", "name"].contains(&k.as_str())
+                    })
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect();
             }
             "offset" => offset = value.parse().unwrap_or(0),
             "count" => count = value.parse::<usize>().unwrap_or(50).min(100),
@@ -1711,6 +1771,12 @@ async fn users_list(
             email
                 .as_deref()
                 .is_none_or(|e| u.email.eq_ignore_ascii_case(e))
+                && selector.iter().all(|(field, value)| match field.as_str() {
+                    "emails.address" => u.email == *value,
+                    "username" => u.username == *value,
+                    "_id" => u.id == *value,
+                    _ => u.name == *value,
+                })
         })
         .collect();
     let page: Vec<Value> = matching
@@ -1753,36 +1819,17 @@ async fn login(State(rc): State<Arc<RocketChat>>, headers: HeaderMap, body: Byte
     }) else {
         return login_failure("Unauthorized", "Unauthorized", None);
     };
-    // The login hook checks the second factor without the password fallback.
-    let user = &data.users[index];
-    let method = if user.totp_secret.is_some() {
-        Some(TwoFactorMethod::Totp)
-    } else if user.email_two_factor {
-        Some(TwoFactorMethod::Email)
-    } else {
-        None
-    };
-    if let (Some(method), true) = (method, data.config.two_factor_enabled) {
+    // The login hook (`onValidateLogin`) checks the second factor without the
+    // password fallback; the code comes from the body's `code` or `x-2fa-code`.
+    if data.config.two_factor_enabled {
         let code = get("code").or_else(|| header_str(&headers, "x-2fa-code").map(str::to_owned));
-        let details = json!({"method": method.as_str(), "codeGenerated": false, "availableMethods": [method.as_str()]});
-        let Some(code) = code else {
-            return login_failure("totp-required", "TOTP Required", Some(details));
-        };
-        let valid = match method {
-            TwoFactorMethod::Totp => user
-                .totp_secret
-                .as_deref()
-                .is_some_and(|s| totp_valid(s, &code)),
-            _ => user.email_code.as_ref().is_some_and(|c| {
-                c.code
-                    == code
-                        .chars()
-                        .filter(char::is_ascii_digit)
-                        .collect::<String>()
-            }),
-        };
-        if !valid {
-            return login_failure("totp-invalid", "TOTP Invalid", Some(details));
+        if let Err(TwoFactorError {
+            kind,
+            message,
+            details,
+        }) = verify_second_factor(&mut data, index, None, code.as_deref(), false)
+        {
+            return login_failure(kind, message, Some(details));
         }
     }
     let token = data.new_token_string();

@@ -2,10 +2,27 @@
 //!
 //! Wire format as `shared/research/slack.md` records it: HTTP 200 with
 //! `{"ok":false,"error":…}` for errors, 429 with `Retry-After` for rate limits,
-//! form or JSON bodies, the token in `Authorization: Bearer` (or a form `token`).
-//! Departures from the old OpenAPI spec, following the server: `invalidate` takes
-//! `user_id` and `session_id` (the spec still requires `team_id`), and the five
-//! methods the spec lacks are served as documented on docs.slack.dev.
+//! form, multipart or JSON bodies, the token in `Authorization: Bearer` (or a form
+//! `token`; never from a JSON body or the query string).
+//!
+//! Departures from the old OpenAPI spec, following the server (research §1, §2):
+//! - `invalidate` takes `user_id` and `session_id`; the spec still requires `team_id`
+//!   (the legacy `team_id`-only form is refused with `invalid_arguments`).
+//! - `list`, `resetBulk`, `getSettings`, `setSettings` and `clearSettings`, absent from
+//!   the spec, are served as documented on docs.slack.dev.
+//! - `auth.test` answers carry `enterprise_id`, which the spec's closed schema lacks.
+//!
+//! Where the research is silent, the emulator guesses, and says so here:
+//! - `text/plain` bodies (a documented valid type) are read as form fields.
+//! - `web_only` means browser sessions; desktop-app sessions are neither web nor
+//!   mobile, so only a plain `reset` ends them.
+//! - `mobile_only` and `web_only` together are `invalid_arguments`.
+//! - `resetBulk` reports its per-user failures as `[ERROR] <user>: <code>` lines in
+//!   `response_metadata.messages` ("details in extended comments").
+//! - `getSettings` leaves users without active sessions out of both lists;
+//!   `get`/`clearSettings` take at most 1000 `user_ids`, like `setSettings`.
+//! - Rate-limit windows are sliding, per method and token; the `missing_charset`
+//!   warning is given for JSON bodies only.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -204,6 +221,7 @@ impl Slack {
             });
         }
         let owner = users.len() as u32;
+        let bot = owner + 1;
         users.push(User {
             id: slack_id('W', &mut rng),
             name: "primary.owner".into(),
@@ -268,7 +286,7 @@ impl Slack {
             (token_set.admin.clone(), (TokenKind::Admin, admin)),
             (token_set.member.clone(), (TokenKind::Member, member)),
             (token_set.not_admin.clone(), (TokenKind::NotAdmin, member)),
-            (token_set.bot.clone(), (TokenKind::Bot, admin)),
+            (token_set.bot.clone(), (TokenKind::Bot, bot)),
             (token_set.revoked.clone(), (TokenKind::Revoked, admin)),
         ]);
         Self {
@@ -458,31 +476,70 @@ fn parse_call(
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+        .map(|v| v.to_str().unwrap_or("").to_owned());
     let mut json_without_charset = false;
     let mut body_token = None;
     if !body.is_empty() {
-        if content_type.starts_with("application/json") {
-            json_without_charset = !content_type.contains("charset");
-            match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Object(map)) => {
-                    // A token inside a JSON body is not read: JSON needs the header.
-                    args.extend(map.into_iter().filter(|(k, _)| k != "token"));
+        // "…included a data payload, but the request did not include a Content-Type header."
+        let Some(content_type) = content_type else {
+            return Err("missing_post_type");
+        };
+        let mut params = content_type.split(';');
+        let mime = params.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut charset = None;
+        let mut boundary = None;
+        for param in params {
+            if let Some((name, value)) = param.split_once('=') {
+                let value = value.trim().trim_matches('"');
+                match name.trim().to_ascii_lowercase().as_str() {
+                    "charset" => charset = Some(value.to_ascii_lowercase()),
+                    "boundary" => boundary = Some(value.to_owned()),
+                    _ => {}
                 }
-                _ => return Err("invalid_json"),
             }
-        } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            for (k, v) in url::form_urlencoded::parse(body) {
-                if k == "token" {
-                    body_token = Some(v.into_owned());
-                } else {
-                    args.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+        // "Valid charset names are: utf-8 iso-8859-1."
+        if charset
+            .as_deref()
+            .is_some_and(|c| c != "utf-8" && c != "iso-8859-1")
+        {
+            return Err("invalid_charset");
+        }
+        let mut fields = Vec::new();
+        match mime.as_str() {
+            "application/json" => {
+                json_without_charset = charset.is_none();
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(Value::Object(map)) => {
+                        // A token inside a JSON body is not read: JSON needs the header.
+                        args.extend(map.into_iter().filter(|(k, _)| k != "token"));
+                    }
+                    Ok(_) => return Err("json_not_object"),
+                    Err(_) => return Err("invalid_json"),
                 }
             }
-        } else {
-            return Err("invalid_post_type");
+            // text/plain is a documented valid type; its body is read as form fields.
+            "application/x-www-form-urlencoded" | "text/plain" => {
+                fields.extend(
+                    url::form_urlencoded::parse(body)
+                        .map(|(k, v)| (k.into_owned(), v.into_owned())),
+                );
+            }
+            "multipart/form-data" => {
+                let parsed = boundary.and_then(|b| parse_multipart(body, &b));
+                let Some(parsed) = parsed else {
+                    return Err("invalid_form_data");
+                };
+                fields.extend(parsed);
+            }
+            _ => return Err("invalid_post_type"),
+        }
+        for (k, v) in fields {
+            if k == "token" {
+                body_token = Some(v);
+            } else {
+                args.insert(k, Value::String(v));
+            }
         }
     }
     let header_token = headers
@@ -495,6 +552,36 @@ fn parse_call(
         token: header_token.or(body_token),
         json_without_charset,
     })
+}
+
+/// The text fields of a `multipart/form-data` body.
+fn parse_multipart(body: &[u8], boundary: &str) -> Option<Vec<(String, String)>> {
+    let text = String::from_utf8_lossy(body);
+    let delimiter = format!("--{boundary}");
+    let mut parts = text.split(delimiter.as_str());
+    // Anything before the first delimiter is preamble.
+    parts.next()?;
+    let mut fields = Vec::new();
+    for part in parts {
+        if part.starts_with("--") {
+            return Some(fields);
+        }
+        let part = part.strip_prefix("\r\n")?;
+        let (head, value) = part.split_once("\r\n\r\n")?;
+        let name = head.split("\r\n").find_map(|line| {
+            let (key, rest) = line.split_once(':')?;
+            if !key.trim().eq_ignore_ascii_case("content-disposition") {
+                return None;
+            }
+            rest.split(';')
+                .find_map(|p| p.trim().strip_prefix("name="))
+                .map(|n| n.trim_matches('"').to_owned())
+        })?;
+        let value = value.strip_suffix("\r\n").unwrap_or(value);
+        fields.push((name, value.to_owned()));
+    }
+    // No closing delimiter: truncated.
+    None
 }
 
 fn ok(mut body: Map<String, Value>, call: &Call) -> Response {
@@ -648,7 +735,7 @@ async fn method(
         "admin.users.session.setSettings" => set_settings(&slack, &call),
         "admin.users.session.clearSettings" => clear_settings(&slack, &call),
         "users.lookupByEmail" => lookup_by_email(&slack, &call, kind),
-        "auth.test" => auth_test(&slack, &call, caller),
+        "auth.test" => auth_test(&slack, &call, caller, kind),
         _ => fail("unknown_method"),
     }
 }
@@ -707,6 +794,8 @@ fn list(slack: &Slack, call: &Call) -> Response {
     let data = slack.data();
     let user_filter = match &filter {
         Some(user) => match data.user(user) {
+            // "Bot sessions are not listed by this method."
+            Some((_, u)) if u.is_bot => return fail("bots_not_allowed"),
             Some((index, _)) => Some(index),
             None => return fail("user_not_found"),
         },
@@ -883,6 +972,12 @@ fn settings_users(slack: &Slack, call: &Call) -> Result<Vec<String>, Response> {
     if ids.iter().any(|id| data.user(id).is_none()) {
         return Err(fail("user_not_found"));
     }
+    if ids
+        .iter()
+        .any(|id| data.user(id).is_some_and(|(_, u)| u.is_bot))
+    {
+        return Err(fail("bots_not_allowed"));
+    }
     Ok(ids)
 }
 
@@ -896,10 +991,12 @@ fn get_settings(slack: &Slack, call: &Call) -> Response {
     let mut none = Vec::new();
     for id in ids {
         let (index, _) = data.user(&id).expect("checked");
-        let has_sessions = data.sessions.values().any(|s| s.user == index);
+        // "if a user does not have any active sessions, they will not be returned
+        // in the response": in neither list.
+        if !data.sessions.values().any(|s| s.user == index) {
+            continue;
+        }
         match data.settings.get(&id) {
-            // "if a user does not have any active sessions, they will not be returned"
-            Some(_) if !has_sessions => {}
             Some(s) => settings.push(json!({
                 "user_id": id,
                 "desktop_app_browser_quit": s.desktop_app_browser_quit,
@@ -998,7 +1095,7 @@ fn lookup_by_email(slack: &Slack, call: &Call, kind: TokenKind) -> Response {
     ok(body, call)
 }
 
-fn auth_test(slack: &Slack, call: &Call, caller: u32) -> Response {
+fn auth_test(slack: &Slack, call: &Call, caller: u32, kind: TokenKind) -> Response {
     let data = slack.data();
     let user = &data.users[caller as usize];
     let mut body = Map::new();
@@ -1012,5 +1109,8 @@ fn auth_test(slack: &Slack, call: &Call, caller: u32) -> Response {
     body.insert("user_id".into(), json!(user.id));
     body.insert("enterprise_id".into(), json!(slack.enterprise_id));
     body.insert("is_enterprise_install".into(), json!(true));
+    if kind == TokenKind::Bot {
+        body.insert("bot_id".into(), json!(format!("B{}", &user.id[1..])));
+    }
     ok(body, call)
 }

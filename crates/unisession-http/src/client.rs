@@ -87,6 +87,7 @@ pub struct HttpClientBuilder {
     retry_hook: Option<Arc<dyn RetryHook>>,
     rate_limit_detector: Option<RateLimitDetector>,
     max_body_bytes: usize,
+    follow_rate_limit_headers: bool,
 }
 
 impl fmt::Debug for HttpClientBuilder {
@@ -121,6 +122,7 @@ impl HttpClientBuilder {
             retry_hook: None,
             rate_limit_detector: None,
             max_body_bytes: 32 * 1024 * 1024,
+            follow_rate_limit_headers: false,
         }
     }
 
@@ -195,6 +197,16 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Spends the budget the server announces: after an answer carrying
+    /// `X-RateLimit-Remaining` and `X-RateLimit-Reset`, requests of the same route
+    /// are counted against that budget, and once it is spent they wait for the reset
+    /// instead of drawing a 429. Servers that exempt the caller send no such headers,
+    /// and nothing waits.
+    pub fn follow_rate_limit_headers(mut self, follow: bool) -> Self {
+        self.follow_rate_limit_headers = follow;
+        self
+    }
+
     /// The largest answer body accepted (default 32 MiB).
     pub fn max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
@@ -263,6 +275,7 @@ impl HttpClientBuilder {
                 retry_hook: self.retry_hook,
                 rate_limit_detector: self.rate_limit_detector,
                 max_body_bytes: self.max_body_bytes,
+                budgets: self.follow_rate_limit_headers.then(Default::default),
             }),
         })
     }
@@ -289,6 +302,79 @@ struct Inner {
     retry_hook: Option<Arc<dyn RetryHook>>,
     rate_limit_detector: Option<RateLimitDetector>,
     max_body_bytes: usize,
+    budgets: Option<std::sync::Mutex<std::collections::HashMap<(Method, &'static str), Budget>>>,
+}
+
+/// What the server said is left of a route's rate-limit window.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    remaining: u64,
+    reset_at: Instant,
+}
+
+impl Inner {
+    /// Waits while the announced budget of this route is spent, then takes one call from it.
+    async fn spend_budget(&self, key: &(Method, &'static str)) {
+        let Some(budgets) = &self.budgets else { return };
+        loop {
+            let wait = {
+                let mut budgets = budgets.lock().expect("budget lock");
+                let now = Instant::now();
+                match budgets.get_mut(key) {
+                    Some(budget) if now >= budget.reset_at => {
+                        budgets.remove(key);
+                        None
+                    }
+                    Some(budget) if budget.remaining == 0 => Some(budget.reset_at - now),
+                    Some(budget) => {
+                        budget.remaining -= 1;
+                        None
+                    }
+                    None => None,
+                }
+            };
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return,
+            }
+        }
+    }
+
+    /// Records the budget an answer announces.
+    fn note_budget(&self, key: &(Method, &'static str), headers: &HeaderMap) {
+        let Some(budgets) = &self.budgets else { return };
+        let remaining = headers
+            .get("x-ratelimit-remaining")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let reset = headers
+            .get("x-ratelimit-reset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::retry::parse_rate_limit_reset(v, SystemTime::now()));
+        let (Some(remaining), Some(reset)) = (remaining, reset) else {
+            return;
+        };
+        let reset_at = Instant::now() + reset;
+        let mut budgets = budgets.lock().expect("budget lock");
+        let entry = budgets.entry(key.clone()).or_insert(Budget {
+            remaining,
+            reset_at,
+        });
+        let same_window = entry.reset_at.max(reset_at) - entry.reset_at.min(reset_at)
+            < Duration::from_millis(250);
+        // Answers overtake each other: within one window the smallest count is the truest.
+        *entry = if same_window {
+            Budget {
+                remaining: entry.remaining.min(remaining),
+                reset_at: entry.reset_at.max(reset_at),
+            }
+        } else {
+            Budget {
+                remaining,
+                reset_at,
+            }
+        };
+    }
 }
 
 /// The transport of one provider instance. Cheap to clone; clones share the
@@ -537,8 +623,10 @@ impl RequestBuilder {
     async fn run(self, url: &Url, deadline: Instant) -> Result<Response> {
         let inner = &self.client.inner;
         let mut retries = 0u32;
+        let budget_key = (self.method.clone(), self.route);
         loop {
             inner.pacer.wait(self.class).await;
+            inner.spend_budget(&budget_key).await;
             let started = Instant::now();
             let attempt = {
                 let _permit = inner.permits.acquire().await.map_err(|_| {
@@ -552,6 +640,7 @@ impl RequestBuilder {
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
             let (reason, wait_hint, fallback) = match attempt {
                 Ok(response) => {
+                    inner.note_budget(&budget_key, &response.headers);
                     span.record("status", response.status.as_u16());
                     tracing::debug!(status = response.status.as_u16(), "answer");
                     match self.classify(&response) {

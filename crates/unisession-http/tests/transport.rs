@@ -567,3 +567,64 @@ async fn traces_name_the_route_and_never_a_credential() {
     let debug = format!("{client:?} {response:?}");
     assert!(!debug.contains("secret"));
 }
+
+fn epoch_ms_in(delta: Duration) -> String {
+    (SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        + delta)
+        .as_millis()
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_announced_spent_budget_is_waited_out_instead_of_drawing_a_429() {
+    let server = TestServer::start().await;
+    let reset = epoch_ms_in(Duration::from_millis(600));
+    server.script([
+        Reply::ok("{}")
+            .header("x-ratelimit-remaining", "1")
+            .header("x-ratelimit-reset", &reset),
+        Reply::ok("{}")
+            .header("x-ratelimit-remaining", "0")
+            .header("x-ratelimit-reset", &reset),
+    ]);
+    let client = HttpClient::builder(server.url())
+        .follow_rate_limit_headers(true)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        client.request(Method::GET, "limited").send().await.unwrap();
+    }
+    // Another route has its own budget.
+    client.request(Method::GET, "other").send().await.unwrap();
+    let log = server.requests();
+    assert!(
+        log[1].at - log[0].at < Duration::from_millis(200),
+        "one call was left: no wait"
+    );
+    let waited = log[2].at - log[1].at;
+    assert!(
+        waited >= Duration::from_millis(450),
+        "the spent budget must be waited out, waited {waited:?}"
+    );
+    assert!(
+        log[3].at - log[2].at < Duration::from_millis(200),
+        "{:?}",
+        log[3].at - log[2].at
+    );
+}
+
+#[tokio::test]
+async fn without_the_option_budgets_are_ignored() {
+    let server = TestServer::start().await;
+    let reset = epoch_ms_in(Duration::from_millis(800));
+    server.script([Reply::ok("{}")
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-reset", &reset)]);
+    let client = HttpClient::builder(server.url()).build().unwrap();
+    let started = Instant::now();
+    client.request(Method::GET, "limited").send().await.unwrap();
+    client.request(Method::GET, "limited").send().await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(400));
+}
