@@ -35,6 +35,10 @@ pub use unisession_core::*;
 #[cfg(feature = "docspace")]
 pub use unisession_docspace as docspace;
 
+/// The Rocket.Chat adapter (feature `rocketchat`).
+#[cfg(feature = "rocketchat")]
+pub use unisession_rocketchat as rocketchat;
+
 /// The Slack adapter (feature `slack`).
 #[cfg(feature = "slack")]
 pub use unisession_slack as slack;

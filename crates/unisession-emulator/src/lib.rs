@@ -645,6 +645,11 @@ impl RocketChatEmulator {
         self.state.listed_sessions_of(user)
     }
 
+    /// Every session `sessions/list.all` shows, newest first.
+    pub fn listed_sessions(&self) -> Vec<String> {
+        self.state.listed_sessions()
+    }
+
     /// How many sessions `sessions/list.all` shows in all.
     pub fn listed_session_count(&self) -> usize {
         self.state.listed_session_count()

@@ -1,0 +1,86 @@
+//! Rocket.Chat adapter for unisession: device management (`sessions/*`),
+//! `users.logout` and `users.removeOtherTokens` behind
+//! [`SessionProvider`](unisession_core::SessionProvider), with the 2FA challenge.
+//!
+//! ```no_run
+//! # async fn run() -> unisession_core::Result<()> {
+//! use unisession_core::{DeviceScope, SessionProvider};
+//! use unisession_rocketchat::RocketChatBuilder;
+//!
+//! let rocketchat = RocketChatBuilder::from_env("UNISESSION_ROCKETCHAT_").build()?;
+//! if let Some(user) = rocketchat.find_user("alice@corp.example").await? {
+//!     rocketchat.revoke_user_sessions(&user.id, DeviceScope::All).await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Mapping
+//!
+//! | trait method | workspace scope (default) | own scope | license | permission |
+//! |---|---|---|---|---|
+//! | `list_sessions` | `GET sessions/list.all` (2FA) | `GET sessions/list` | Enterprise | `view-device-management` (workspace) |
+//! | `revoke_session` | `GET sessions/info.admin` then `POST sessions/logout` (2FA) | `GET sessions/info` then `POST sessions/logout.me` | Enterprise | `logout-device-management` (workspace) |
+//! | `revoke_user_sessions` | `POST users.logout` | same | none | `logout-other-user` for others |
+//! | `revoke_other_sessions` | `POST users.removeOtherTokens` | same | none | none |
+//! | `find_user` | `GET users.info?email=` (8.4+), else `users.list?query=` | same | none | `view-full-other-user-info` for others |
+//!
+//! * Pages: `offset`/`count` with `count` ≤ 100 (never 0) and `total`; one session
+//!   per login token, newest first; `current` where the server marks it (own scope).
+//! * An unknown session answers 404 "Session not found" (the spec says 400): that is
+//!   [`Revocation::AlreadyGone`](unisession_core::Revocation::AlreadyGone). A repeated
+//!   logout answers 200, so the adapter asks `info` first (see
+//!   [`RocketChatBuilder::with_precheck`]).
+//!
+//! # `users.logout` versus device sessions
+//!
+//! `users.logout` works on every edition and ends **every** login token of the user,
+//! **personal access tokens included**: integrations running as that user stop too.
+//! [`UserRevocation::DeviceSessions`] instead logs out only the sessions device
+//! management lists, one by one (Enterprise), and leaves personal access tokens alive.
+//! Revoking the caller's own user with `users.logout` ends the caller's token as well.
+//!
+//! # License
+//!
+//! Device management is an Enterprise feature. Without the license the server answers
+//! 400 `error-action-not-allowed` (older servers: 401/403 `unauthorized`): the adapter
+//! reports `PlanRequired` with the server's message and narrows its
+//! [`Capabilities`](unisession_core::Capabilities) to the token APIs, which work on
+//! every edition. [`RocketChatProvider::narrow_to_community`] does it up front.
+//!
+//! # Second factor
+//!
+//! Workspace calls require 2FA. On `totp-required` the adapter reads
+//! `details.method`, obtains a code for exactly that method and retries the same
+//! request once with `x-2fa-code` and `x-2fa-method`:
+//!
+//! * `password`: the lowercase hex SHA-256 of the UTF-8 password
+//!   ([`password_digest`]); configure it with
+//!   [`with_two_factor_password`](RocketChatBuilder::with_two_factor_password) or a login;
+//! * `totp`: from a base32 secret ([`with_totp_secret`](RocketChatBuilder::with_totp_secret))
+//!   or a callback;
+//! * `email`: from an async callback, since the server has just mailed the code.
+//!
+//! `totp-invalid` and `totp-max-attempts` are final
+//! [`TwoFactorInvalid`](unisession_core::ErrorKind::TwoFactorInvalid) errors: no loop.
+//! The server then remembers the second factor for 30 minutes per token and client. A
+//! personal access token created with "ignore two-factor" needs none.
+//!
+//! # Rate limits
+//!
+//! Rocket.Chat limits each route per client (10 calls a minute by default) and exempts
+//! administrators (`api-bypass-rate-limit`). The adapter spends the budget announced in
+//! `X-RateLimit-Remaining`/`X-RateLimit-Reset` (an epoch in milliseconds) and waits for
+//! the reset rather than drawing a 429; a 429 (or an old server's 400
+//! `error-too-many-requests`) is retried after the reset.
+#![warn(missing_docs)]
+
+mod config;
+mod errors;
+mod provider;
+mod twofactor;
+mod wire;
+
+pub use config::{RocketChatBuilder, Scope, UserRevocation};
+pub use provider::RocketChatProvider;
+pub use twofactor::{CodeCallback, TwoFactorChallenge, password_digest};

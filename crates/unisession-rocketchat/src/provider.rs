@@ -1,0 +1,703 @@
+//! [`RocketChatProvider`]: the trait mapping, the 2FA retry and the license narrowing.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use unisession_core::{
+    Capabilities, Cursor, Device, DeviceKind, DeviceScope, Error, ErrorKind, ListQuery, Operation,
+    Page, Result, Revocation, Session, SessionId, SessionProvider, SessionProviderExt, SessionRef,
+    UserId, UserRef,
+};
+use unisession_http::{HttpClient, Method, RequestBuilder, Response, decode_json};
+
+use crate::config::{Credential, RocketChatBuilder, Scope, UserRevocation};
+use crate::errors::{error_for, error_type};
+use crate::twofactor::{SecondFactors, TwoFactorChallenge};
+use crate::wire;
+
+/// The pacing class, when pacing is configured.
+pub(crate) const CLASS: &str = "rocketchat";
+const LIST: &str = "api/v1/sessions/list";
+const LIST_ALL: &str = "api/v1/sessions/list.all";
+const INFO: &str = "api/v1/sessions/info";
+const INFO_ADMIN: &str = "api/v1/sessions/info.admin";
+const LOGOUT: &str = "api/v1/sessions/logout";
+const LOGOUT_ME: &str = "api/v1/sessions/logout.me";
+const USERS_LOGOUT: &str = "api/v1/users.logout";
+const REMOVE_OTHER_TOKENS: &str = "api/v1/users.removeOtherTokens";
+const USERS_INFO: &str = "api/v1/users.info";
+const USERS_LIST: &str = "api/v1/users.list";
+const LOGIN: &str = "api/v1/login";
+
+/// Upper bound of `count` (`API_Upper_Count_Limit`).
+const MAX_COUNT: u32 = 100;
+
+/// Meteor ids (users, sessions) are letters and digits; anything else is refused
+/// before sending.
+pub(crate) fn is_meteor_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// How users are looked up by email: learned from the server's first answer.
+const LOOKUP_UNKNOWN: u8 = 0;
+const LOOKUP_INFO: u8 = 1;
+const LOOKUP_LEGACY_LIST: u8 = 2;
+
+/// Rocket.Chat's device management and token APIs behind [`SessionProvider`].
+/// See the crate docs for the mapping, permissions, license needs and 2FA.
+pub struct RocketChatProvider {
+    name: String,
+    http: HttpClient,
+    credential: Credential,
+    session: tokio::sync::Mutex<Option<(String, SecretString)>>,
+    scope: Scope,
+    factors: SecondFactors,
+    /// Counts second factors completed, so tasks that waited know to retry plainly.
+    two_factor: tokio::sync::Mutex<u64>,
+    user_revocation: UserRevocation,
+    precheck: bool,
+    capabilities: Capabilities,
+    community: Capabilities,
+    license_missing: AtomicBool,
+    lookup: AtomicU8,
+}
+
+impl fmt::Debug for RocketChatProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RocketChatProvider")
+            .field("name", &self.name)
+            .field("base_url", &self.http.base_url().as_str())
+            .field("credential", &self.credential)
+            .field("scope", &self.scope)
+            .field("factors", &self.factors)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for RocketChatProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+fn is_sessions_route(route: &str) -> bool {
+    route.starts_with("api/v1/sessions/")
+}
+
+fn failure_of(response: &Response) -> wire::Failure {
+    decode_json(response.body()).unwrap_or_default()
+}
+
+fn wants_second_factor(response: &Response) -> Option<wire::Failure> {
+    if response.status() != 400 && response.status() != 401 {
+        return None;
+    }
+    let failure = failure_of(response);
+    (error_type(&failure).as_deref() == Some("totp-required")
+        || failure.error.as_deref() == Some("totp-required"))
+    .then_some(failure)
+}
+
+fn challenge_of(failure: &wire::Failure) -> TwoFactorChallenge {
+    let details = failure.details.as_ref();
+    TwoFactorChallenge {
+        method: details.and_then(|d| d.method.clone()).unwrap_or_default(),
+        email_or_username: details.and_then(|d| d.email_or_username.clone()),
+        code_generated: details.and_then(|d| d.code_generated).unwrap_or(false),
+    }
+}
+
+impl RocketChatProvider {
+    /// A builder for the server at `base_url`.
+    pub fn builder(base_url: impl Into<String>) -> RocketChatBuilder {
+        RocketChatBuilder::new(base_url)
+    }
+
+    pub(crate) fn from_parts(
+        builder: RocketChatBuilder,
+        credential: Credential,
+        http: HttpClient,
+    ) -> Self {
+        let mut capabilities = Capabilities::none();
+        match builder.scope {
+            Scope::Workspace => {
+                capabilities.list_all_sessions = true;
+                capabilities.list_user_sessions = true;
+            }
+            Scope::Own => {
+                capabilities.list_own_sessions = true;
+                capabilities.marks_current_session = true;
+            }
+        }
+        capabilities.max_page_size = Some(MAX_COUNT);
+        capabilities.revoke_session = true;
+        capabilities.revoke_user_sessions = true;
+        capabilities.revoke_other_sessions = true;
+        capabilities.find_user_by_email = true;
+        // Without the Enterprise license only the token APIs remain.
+        let mut community = Capabilities::none();
+        community.revoke_user_sessions = builder.user_revocation == UserRevocation::AllTokens;
+        community.revoke_other_sessions = true;
+        community.find_user_by_email = true;
+        let session = match &credential {
+            Credential::Token { user_id, token } => Some((user_id.clone(), token.clone())),
+            Credential::Login { .. } => None,
+        };
+        Self {
+            name: builder.name,
+            http,
+            credential,
+            session: tokio::sync::Mutex::new(session),
+            scope: builder.scope,
+            factors: builder.factors,
+            two_factor: tokio::sync::Mutex::new(0),
+            user_revocation: builder.user_revocation,
+            precheck: builder.precheck,
+            capabilities,
+            community,
+            license_missing: AtomicBool::new(false),
+            lookup: AtomicU8::new(LOOKUP_UNKNOWN),
+        }
+    }
+
+    /// Narrows the capabilities to what works without an Enterprise license: no
+    /// device management, only the token APIs. Done on its own after a license error.
+    pub fn narrow_to_community(&self) {
+        if !self.license_missing.swap(true, Ordering::Relaxed) {
+            tracing::warn!(provider = %self.name, "no Enterprise license: device management is off");
+        }
+    }
+
+    fn fail(&self, error: Error, operation: Operation) -> Error {
+        if error.kind() == ErrorKind::PlanRequired {
+            self.narrow_to_community();
+        }
+        error
+            .with_provider(self.name.clone())
+            .with_operation(operation)
+    }
+
+    /// `POST login`, answering the second factor the server asks for (no password
+    /// fallback at login).
+    async fn login(&self, user: &str, password: &SecretString) -> Result<(String, SecretString)> {
+        let mut code: Option<(String, SecretString)> = None;
+        for _ in 0..2 {
+            let mut body = serde_json::json!({"user": user, "password": password.expose_secret()});
+            if let Some((_, code)) = &code {
+                body["code"] = serde_json::Value::String(code.expose_secret().to_owned());
+            }
+            let response = self
+                .http
+                .request(Method::POST, LOGIN)
+                .json(&body)
+                .send()
+                .await?;
+            if response.status() == 200 {
+                let login: wire::Login = response.json()?;
+                return Ok((
+                    login.data.user_id,
+                    SecretString::from(login.data.auth_token),
+                ));
+            }
+            let failure = failure_of(&response);
+            match failure.error.as_deref() {
+                Some("totp-required") if code.is_none() => {
+                    let challenge = challenge_of(&failure);
+                    let answer = self.factors.code_for(&challenge).await?;
+                    code = Some((challenge.method, answer));
+                }
+                Some("totp-required" | "totp-invalid" | "totp-max-attempts") => {
+                    return Err(Error::new(
+                        ErrorKind::TwoFactorInvalid,
+                        "Rocket.Chat refused the second factor at login",
+                    )
+                    .with_code(failure.error.clone().unwrap_or_default())
+                    .with_status(response.status().as_u16()));
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Unauthenticated,
+                        format!("Rocket.Chat refused the login of {user}"),
+                    )
+                    .with_status(response.status().as_u16()));
+                }
+            }
+        }
+        Err(Error::new(
+            ErrorKind::TwoFactorInvalid,
+            "Rocket.Chat refused the second factor at login",
+        ))
+    }
+
+    async fn credentials(&self) -> Result<(String, SecretString)> {
+        let mut session = self.session.lock().await;
+        if session.is_none() {
+            if let Credential::Login { user, password } = &self.credential {
+                *session = Some(self.login(user, password).await?);
+            }
+        }
+        session
+            .clone()
+            .ok_or_else(|| Error::new(ErrorKind::Unauthenticated, "no credential"))
+    }
+
+    async fn authorized(&self, request: RequestBuilder) -> Result<RequestBuilder> {
+        let (user_id, token) = self.credentials().await?;
+        let request = request
+            .header("x-user-id", &user_id)
+            .secret_header("x-auth-token", &token);
+        Ok(match self.http.pacer().rate(CLASS) {
+            Some(_) => request.class(CLASS),
+            None => request,
+        })
+    }
+
+    /// Sends a request built by `build`: logs in again once after a 401 (login mode),
+    /// and answers a `totp-required` challenge once, with a code for exactly the
+    /// method the server named. `totp-invalid` and `totp-max-attempts` are final.
+    async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response> {
+        let mut relogged = false;
+        loop {
+            let seen = *self.two_factor.lock().await;
+            let response = self.authorized(build()).await?.send().await?;
+            if response.status() == 401
+                && !relogged
+                && matches!(self.credential, Credential::Login { .. })
+            {
+                *self.session.lock().await = None;
+                relogged = true;
+                continue;
+            }
+            return match wants_second_factor(&response) {
+                Some(failure) => self.answer_second_factor(&build, failure, seen).await,
+                None => Ok(response),
+            };
+        }
+    }
+
+    async fn answer_second_factor(
+        &self,
+        build: &impl Fn() -> RequestBuilder,
+        mut failure: wire::Failure,
+        seen: u64,
+    ) -> Result<Response> {
+        let mut completed = self.two_factor.lock().await;
+        if *completed != seen {
+            // Another task completed a second factor meanwhile; the server may remember it.
+            let retry = self.authorized(build()).await?.send().await?;
+            match wants_second_factor(&retry) {
+                None => return Ok(retry),
+                Some(again) => failure = again,
+            }
+        }
+        let challenge = challenge_of(&failure);
+        let code = self.factors.code_for(&challenge).await?;
+        let response = self
+            .authorized(build())
+            .await?
+            .secret_header("x-2fa-code", &code)
+            .header("x-2fa-method", &challenge.method)
+            .send()
+            .await?;
+        let refused = failure_of(&response);
+        match error_type(&refused).as_deref() {
+            Some(kind @ ("totp-invalid" | "totp-max-attempts")) if response.status() == 400 => {
+                Err(Error::new(
+                    ErrorKind::TwoFactorInvalid,
+                    format!("Rocket.Chat refused the {} code", challenge.method),
+                )
+                .with_code(kind)
+                .with_status(400))
+            }
+            Some("totp-required") => Err(Error::new(
+                ErrorKind::TwoFactorRequired,
+                format!(
+                    "Rocket.Chat asked again for a second factor after a {} code",
+                    challenge.method
+                ),
+            )
+            .with_code("totp-required")),
+            _ => {
+                *completed += 1;
+                Ok(response)
+            }
+        }
+    }
+
+    /// Decodes a successful answer, or maps the failure.
+    fn decode<T: DeserializeOwned>(&self, response: &Response) -> Result<T> {
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(
+                error_for(status, response.body(), is_sessions_route(response.route()))
+                    .with_retries(response.retries()),
+            );
+        }
+        response.json()
+    }
+
+    fn session_from(&self, item: wire::SessionItem) -> Session {
+        let device = item.device.map(|d| {
+            let kind = match d.kind.as_deref() {
+                Some("browser") => DeviceKind::Browser,
+                Some(k) if k.starts_with("mobile") => DeviceKind::Mobile,
+                Some(k) if k.starts_with("desktop") => DeviceKind::Desktop,
+                _ => DeviceKind::Unknown,
+            };
+            let mut device = Device::new(kind);
+            device.name = d.name.clone().filter(|n| !n.is_empty());
+            device.os = d.os.as_ref().and_then(|os| {
+                let parts: Vec<&str> = [os.name.as_deref(), os.version.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            });
+            device.client = match (
+                d.name.as_deref(),
+                d.long_version.as_deref().or(d.version.as_deref()),
+            ) {
+                (Some(name), Some(version)) if !name.is_empty() => {
+                    Some(format!("{name} {version}"))
+                }
+                (Some(name), _) if !name.is_empty() => Some(name.to_owned()),
+                _ => None,
+            };
+            device
+        });
+        let mut session = Session::new(
+            SessionId::new(item.session_id),
+            UserId::new(item.user_id),
+            self.name.clone(),
+        )
+        .with_device(device.unwrap_or_default())
+        .with_current(item.current.unwrap_or(false));
+        session.ip = item.ip.filter(|ip| !ip.is_empty());
+        session.created_at = item
+            .login_at
+            .as_deref()
+            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| at.with_timezone(&Utc));
+        if let Some(host) = item.host {
+            session.extra.insert("host".into(), host.into());
+        }
+        if let Some(user) = item.user.and_then(|u| serde_json::to_value(u).ok()) {
+            session.extra.insert("user".into(), user);
+        }
+        session
+    }
+
+    fn check_session_id(&self, id: &SessionId, op: Operation) -> Result<()> {
+        if is_meteor_id(id.as_str()) {
+            Ok(())
+        } else {
+            Err(self.fail(
+                Error::invalid_input(format!("{:?} is not a Rocket.Chat session id", id.as_str())),
+                op,
+            ))
+        }
+    }
+
+    fn check_user_id(&self, id: &UserId, op: Operation) -> Result<()> {
+        if is_meteor_id(id.as_str()) {
+            Ok(())
+        } else {
+            Err(self.fail(
+                Error::invalid_input(format!("{:?} is not a Rocket.Chat user id", id.as_str())),
+                op,
+            ))
+        }
+    }
+
+    /// Whether the session is still live, asked before a logout because Rocket.Chat
+    /// answers 200 to logging out a session that is already gone.
+    async fn session_is_live(&self, id: &SessionId) -> Result<bool> {
+        let route = match self.scope {
+            Scope::Workspace => INFO_ADMIN,
+            Scope::Own => INFO,
+        };
+        let response = self
+            .send(|| {
+                self.http
+                    .request(Method::GET, route)
+                    .query("sessionId", id.as_str())
+            })
+            .await?;
+        if response.status() == 404 {
+            return Ok(false);
+        }
+        let info: wire::SessionInfo = self.decode(&response)?;
+        // info.admin matches the id as a search term; only an exact match counts.
+        Ok(info.session_id.as_deref() == Some(id.as_str()) && info.logout_at.is_none())
+    }
+
+    async fn find_by_legacy_list(&self, email: &str) -> Result<Option<UserRef>> {
+        let query = serde_json::json!({"emails.address": email}).to_string();
+        let response = self
+            .send(|| {
+                self.http
+                    .request(Method::GET, USERS_LIST)
+                    .query("query", query.clone())
+            })
+            .await?;
+        if response.status() == 400 {
+            let error = error_for(400, response.body(), false);
+            if error.kind() == ErrorKind::InvalidInput {
+                return Err(Error::unsupported(
+                    Operation::FindUser,
+                    "this Rocket.Chat server cannot look users up by email: users.info?email= needs 8.4, and users.list?query= is disabled",
+                ));
+            }
+            return Err(error);
+        }
+        let list: wire::UserList = self.decode(&response)?;
+        Ok(list
+            .users
+            .into_iter()
+            .find(|u| {
+                u.emails
+                    .iter()
+                    .any(|e| e.address.eq_ignore_ascii_case(email))
+            })
+            .map(|u| user_ref(u, email)))
+    }
+}
+
+fn user_ref(user: wire::User, email: &str) -> UserRef {
+    let address = user
+        .emails
+        .iter()
+        .find(|e| e.address.eq_ignore_ascii_case(email))
+        .or(user.emails.first())
+        .map(|e| e.address.clone());
+    let mut found = UserRef::new(UserId::new(user.id));
+    found.email = address;
+    found.name = user.name.or(user.username);
+    found.active = user.active;
+    found
+}
+
+#[async_trait]
+impl SessionProvider for RocketChatProvider {
+    fn capabilities(&self) -> &Capabilities {
+        if self.license_missing.load(Ordering::Relaxed) {
+            &self.community
+        } else {
+            &self.capabilities
+        }
+    }
+
+    /// `sessions/list.all` (workspace) or `sessions/list` (own): offset pages of at
+    /// most 100, one session per login token, newest login first.
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<Session>> {
+        let op = Operation::ListSessions;
+        self.capabilities()
+            .check_list(query)
+            .map_err(|e| self.fail(e, op))?;
+        let offset: u64 = match &query.cursor {
+            None => 0,
+            Some(cursor) => cursor.as_str().parse().map_err(|_| {
+                self.fail(
+                    Error::invalid_input(format!("{cursor:?} is not a Rocket.Chat page cursor")),
+                    op,
+                )
+            })?,
+        };
+        // Never 0: `count=0` means "everything" and MongoDB refuses `$limit: 0`.
+        let count = query.limit.unwrap_or(MAX_COUNT).clamp(1, MAX_COUNT);
+        if let Some(user) = &query.user {
+            self.check_user_id(user, op)?;
+        }
+        let route = match self.scope {
+            Scope::Workspace => LIST_ALL,
+            Scope::Own => LIST,
+        };
+        let response = self
+            .send(|| {
+                let request = self
+                    .http
+                    .request(Method::GET, route)
+                    .query("offset", offset.to_string())
+                    .query("count", count.to_string());
+                match &query.user {
+                    // The server matches the filter as text; the exact id is checked below.
+                    Some(user) => request.query("filter", user.as_str()),
+                    None => request,
+                }
+            })
+            .await
+            .map_err(|e| self.fail(e, op))?;
+        let page: wire::SessionPage = self.decode(&response).map_err(|e| self.fail(e, op))?;
+        let received = page.sessions.len() as u64;
+        let next = offset + received;
+        let items = page
+            .sessions
+            .into_iter()
+            .filter(|s| query.user.as_ref().is_none_or(|u| u.as_str() == s.user_id))
+            .map(|s| self.session_from(s))
+            .collect();
+        let next_cursor =
+            (received > 0 && next < page.total).then(|| Cursor::new(next.to_string()));
+        Ok(Page::new(items, next_cursor).with_total(page.total))
+    }
+
+    /// `sessions/logout` (workspace) or `sessions/logout.me` (own). A 404 "Session not
+    /// found", or a session the pre-check finds gone, is `AlreadyGone`.
+    async fn revoke_session(&self, session: &SessionRef) -> Result<Revocation> {
+        let op = Operation::RevokeSession;
+        self.capabilities()
+            .check_revoke_session(session)
+            .map_err(|e| self.fail(e, op))?;
+        self.check_session_id(&session.id, op)?;
+        if self.precheck
+            && !self
+                .session_is_live(&session.id)
+                .await
+                .map_err(|e| self.fail(e, op))?
+        {
+            return Ok(Revocation::AlreadyGone);
+        }
+        let route = match self.scope {
+            Scope::Workspace => LOGOUT,
+            Scope::Own => LOGOUT_ME,
+        };
+        let body = serde_json::json!({"sessionId": session.id.as_str()});
+        let response = self
+            .send(|| {
+                self.http
+                    .request(Method::POST, route)
+                    .json(&body)
+                    .idempotent(true)
+            })
+            .await
+            .map_err(|e| self.fail(e, op))?;
+        if response.status() == 404 {
+            return Ok(Revocation::AlreadyGone);
+        }
+        self.decode::<serde_json::Value>(&response)
+            .map_err(|e| self.fail(e, op))?;
+        Ok(Revocation::revoked(1))
+    }
+
+    /// `users.logout` (default): every login token of the user, personal access tokens
+    /// included, on every edition. Or, with [`UserRevocation::DeviceSessions`], each
+    /// session device management lists, logged out one by one.
+    async fn revoke_user_sessions(&self, user: &UserId, scope: DeviceScope) -> Result<Revocation> {
+        let op = Operation::RevokeUserSessions;
+        self.capabilities()
+            .check_revoke_user(op, scope)
+            .map_err(|e| self.fail(e, op))?;
+        self.check_user_id(user, op)?;
+        match self.user_revocation {
+            UserRevocation::AllTokens => {
+                let body = serde_json::json!({"userId": user.as_str()});
+                let response = self
+                    .send(|| {
+                        self.http
+                            .request(Method::POST, USERS_LOGOUT)
+                            .json(&body)
+                            .idempotent(true)
+                    })
+                    .await
+                    .map_err(|e| self.fail(e, op))?;
+                self.decode::<serde_json::Value>(&response)
+                    .map_err(|e| self.fail(e, op))?;
+                Ok(Revocation::revoked_unknown_count())
+            }
+            UserRevocation::DeviceSessions => {
+                let sessions: Vec<Session> = self
+                    .list_all(ListQuery::for_user(user.clone()))
+                    .try_collect()
+                    .await
+                    .map_err(|e| self.fail(e, op))?;
+                let mut count = 0;
+                for session in sessions {
+                    if let Revocation::Revoked { .. } = self
+                        .revoke_session(&session.to_ref())
+                        .await
+                        .map_err(|e| self.fail(e, op))?
+                    {
+                        count += 1;
+                    }
+                }
+                Ok(Revocation::revoked(count))
+            }
+        }
+    }
+
+    /// `users.removeOtherTokens`: every login token of the caller but the current one.
+    async fn revoke_other_sessions(&self) -> Result<Revocation> {
+        let op = Operation::RevokeOtherSessions;
+        self.capabilities()
+            .require(op)
+            .map_err(|e| self.fail(e, op))?;
+        let response = self
+            .send(|| {
+                self.http
+                    .request(Method::POST, REMOVE_OTHER_TOKENS)
+                    .idempotent(true)
+            })
+            .await
+            .map_err(|e| self.fail(e, op))?;
+        self.decode::<serde_json::Value>(&response)
+            .map_err(|e| self.fail(e, op))?;
+        Ok(Revocation::revoked_unknown_count())
+    }
+
+    /// `users.info?email=` (8.4+), falling back on older servers to
+    /// `users.list?query={"emails.address": …}`. "User not found." is `None`.
+    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+        let op = Operation::FindUser;
+        let trimmed = email.trim();
+        let well_formed = !trimmed.is_empty()
+            && trimmed.len() <= 254
+            && trimmed.contains('@')
+            && !trimmed.chars().any(|c| c.is_control() || c.is_whitespace());
+        if !well_formed {
+            return Err(self.fail(
+                Error::invalid_input(format!("{email:?} is not an email address")),
+                op,
+            ));
+        }
+        if self.lookup.load(Ordering::Relaxed) == LOOKUP_LEGACY_LIST {
+            return self
+                .find_by_legacy_list(trimmed)
+                .await
+                .map_err(|e| self.fail(e, op));
+        }
+        let response = self
+            .send(|| {
+                self.http
+                    .request(Method::GET, USERS_INFO)
+                    .query("email", trimmed)
+            })
+            .await
+            .map_err(|e| self.fail(e, op))?;
+        if response.status() == 400 {
+            let error = error_for(400, response.body(), false);
+            match (error.kind(), error.code()) {
+                (ErrorKind::NotFound, _) => {
+                    self.lookup.store(LOOKUP_INFO, Ordering::Relaxed);
+                    return Ok(None);
+                }
+                (_, Some("invalid-params")) => {
+                    self.lookup.store(LOOKUP_LEGACY_LIST, Ordering::Relaxed);
+                    return self
+                        .find_by_legacy_list(trimmed)
+                        .await
+                        .map_err(|e| self.fail(e, op));
+                }
+                _ => return Err(self.fail(error, op)),
+            }
+        }
+        let info: wire::UserInfo = self.decode(&response).map_err(|e| self.fail(e, op))?;
+        self.lookup.store(LOOKUP_INFO, Ordering::Relaxed);
+        Ok(Some(user_ref(info.user, trimmed)))
+    }
+}

@@ -1,0 +1,141 @@
+//! Rocket.Chat's wire format (private serde types).
+
+use serde::Deserialize;
+
+/// `{success: false, error, errorType?, details?}`, plus the 401 compat fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub error_type: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub details: Option<Details>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub code_generated: Option<bool>,
+    #[serde(default)]
+    pub email_or_username: Option<String>,
+}
+
+/// `sessions/list` and `sessions/list.all`. `count` echoes the request: not the
+/// number of items.
+#[derive(Debug, Deserialize)]
+pub struct SessionPage {
+    #[serde(default)]
+    pub sessions: Vec<SessionItem>,
+    #[serde(default)]
+    pub total: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionItem {
+    pub session_id: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub device: Option<DeviceInfo>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub login_at: Option<String>,
+    #[serde(default)]
+    pub current: Option<bool>,
+    #[serde(default, rename = "_user")]
+    pub user: Option<SessionUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceInfo {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub long_version: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub os: Option<OsInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OsInfo {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+pub struct SessionUser {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// `sessions/info` (raw document) and `sessions/info.admin` (list item shape).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub logout_at: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserInfo {
+    pub user: User,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserList {
+    #[serde(default)]
+    pub users: Vec<User>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct User {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub emails: Vec<Email>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Email {
+    pub address: String,
+}
+
+/// `POST login`.
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    pub data: LoginData,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginData {
+    pub auth_token: String,
+    pub user_id: String,
+}
