@@ -10,6 +10,20 @@
 //! * 401, 429, route misses (non-integer or non-GUID ids) and scope refusals have
 //!   empty bodies; `POST authentication` answers 200, not the documented 201.
 //!
+//! Departures from the research, where the emulator cannot or does not follow:
+//! * the current (cookie) connection keeps its recorded device and place; the
+//!   server refreshes them from the current request (the emulator does not see the
+//!   client address);
+//! * only the sliding window (1500 per minute per user) is enforced, after
+//!   authentication: unauthenticated requests are not limited (the server counts
+//!   them per IP), and the concurrency (50 GET, 15 other), daily (10 000 writes)
+//!   and sensitive-API limits are not enforced. Under scaled time `Retry-After`
+//!   carries fractional seconds;
+//! * API-key and OAuth callers of `logoutall/{self}` and `logoutallchangepassword`
+//!   get no new `asc_auth_key` cookie (they had none to renew);
+//! * `people/email` ignores `encemail` and `culture`; room admins see no guests,
+//!   since there are no rooms to share.
+//!
 //! The older-server mode reproduces servers before v3.7.1: `logout/{id}` on another
 //! user's session without admin rights answers 200 `false` (not 403), closing an
 //! already-closed event answers `true` again, and `logoutall` needs an admin (who
@@ -407,6 +421,7 @@ impl Data {
         self.next_event += 1 + self.rng.i32(0..3);
         let id = self.next_event;
         let major = device.client_version.split('.').next().unwrap_or("0");
+        let os_major = device.os_version.split('.').next().unwrap_or("");
         self.events.insert(
             id,
             LoginEvent {
@@ -415,11 +430,13 @@ impl Data {
                 date,
                 ip: ip.to_owned(),
                 browser: format!("{} {major}", device.client),
-                platform: format!(
-                    "{} {}",
-                    device.os,
-                    device.os_version.split('.').next().unwrap_or("")
-                ),
+                // "{OS.Family} {OS.Major} {Device.Brand} {Device.Model}", trimmed: only
+                // phones name a device.
+                platform: if device.kind == DeviceClass::Mobile {
+                    format!("{} {} {}", device.os, os_major, device.hardware)
+                } else {
+                    format!("{} {os_major}", device.os)
+                },
                 mobile: device.kind == DeviceClass::Mobile,
                 city: place.0,
                 country: place.1,
@@ -447,6 +464,18 @@ impl Data {
                     .events
                     .get(&token.login_event)
                     .is_some_and(|e| e.active))
+    }
+
+    /// After `ResetUserCookie` on the caller: a new login and a new `asc_auth_key`
+    /// (`AuthenticateMeAndSetCookiesAsync`). API keys and OAuth tokens carry no
+    /// cookie, so nothing is issued to them.
+    fn relogin(&mut self, caller: &Caller) -> Option<String> {
+        if matches!(caller.scheme, Scheme::ApiKey | Scheme::OAuth) {
+            return None;
+        }
+        let device = &crate::dataset::DEVICES[0];
+        let (_, token) = self.login(caller.user, device, "127.0.0.1", ("", ""), Utc::now());
+        Some(token)
     }
 
     /// `ResetUserCookie`: every token of the user dies, every login event closes.
@@ -817,18 +846,13 @@ async fn logout_all(
     // An unknown GUID resolves to the "lost user": the call succeeds and changes nothing.
     if let Some(target) = target {
         data.log_out_all(target);
-        if is_self && caller.scheme != Scheme::ApiKey && caller.scheme != Scheme::OAuth {
-            let device = &crate::dataset::DEVICES[0];
-            let (_, token) = data.login(target, device, "127.0.0.1", ("", ""), Utc::now());
-            set_cookie = Some(token);
+        if is_self {
+            set_cookie = data.relogin(&caller);
         }
     }
     let mut response = success(None, 0, links(&headers, &uri, &method));
-    if let Some(token) = set_cookie
-        && let Ok(value) =
-            HeaderValue::from_str(&format!("asc_auth_key={token}; path=/; secure; HttpOnly"))
-    {
-        response.headers_mut().insert(header::SET_COOKIE, value);
+    if let Some(token) = set_cookie {
+        set_auth_cookie(&mut response, &token, Some(cookie_expiry()));
     }
     response
 }
@@ -873,7 +897,9 @@ async fn logout_all_change_password(
         return r;
     }
     let mut data = ds.data();
+    // `LogOutAllActiveConnections(me)`: as `logoutall` on self, a new cookie follows.
     data.log_out_all(caller.user);
+    let set_cookie = data.relogin(&caller);
     let key = meteor_id(&mut data.rng);
     let user = &data.users[caller.user];
     let host = headers
@@ -885,7 +911,11 @@ async fn logout_all_change_password(
         "http://{host}/confirm/PasswordChange?type=PasswordChange&email={email}&key={key}&uid={}",
         user.id
     );
-    success(Some(json!(url)), 1, links(&headers, &uri, &method))
+    let mut response = success(Some(json!(url)), 1, links(&headers, &uri, &method));
+    if let Some(token) = set_cookie {
+        set_auth_cookie(&mut response, &token, Some(cookie_expiry()));
+    }
+    response
 }
 
 async fn people_by_email(
@@ -909,26 +939,35 @@ async fn people_by_email(
         })
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let valid_format = email.len() <= 255 && {
-        let at = email.find('@');
-        at.is_some_and(|i| i > 0 && i < email.len() - 1 && email.matches('@').count() == 1)
+    // `[EmailAddress]`: exactly one '@', neither first nor last; `[StringLength(255)]`.
+    let problem = if email.is_empty() {
+        None
+    } else if !email
+        .find('@')
+        .is_some_and(|i| i > 0 && i < email.len() - 1 && email.matches('@').count() == 1)
+    {
+        Some("The Email field is not a valid e-mail address.")
+    } else if email.chars().count() > 255 {
+        Some("The field Email must be a string with a maximum length of 255.")
+    } else {
+        None
     };
-    if !email.is_empty() && !valid_format {
-        let mut problem = serde_json::Map::new();
-        problem.insert(
+    if let Some(message) = problem {
+        let mut body = serde_json::Map::new();
+        body.insert(
             "response".into(),
             json!({
                 "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
                 "title": "One or more validation errors occurred.",
                 "status": 400,
-                "errors": {"Email": ["The Email field is not a valid e-mail address."]},
+                "errors": {"Email": [message]},
             }),
         );
-        problem.insert("count".into(), json!(1));
-        problem.insert("links".into(), links(&headers, &uri, &method));
-        problem.insert("status".into(), json!(1));
-        problem.insert("statusCode".into(), json!(400));
-        return (StatusCode::BAD_REQUEST, Json(Value::Object(problem))).into_response();
+        body.insert("count".into(), json!(1));
+        body.insert("links".into(), links(&headers, &uri, &method));
+        body.insert("status".into(), json!(1));
+        body.insert("statusCode".into(), json!(400));
+        return (StatusCode::BAD_REQUEST, Json(Value::Object(body))).into_response();
     }
     if email.is_empty() {
         return error(
@@ -949,8 +988,16 @@ async fn people_by_email(
             "ASC.Common.Web.ItemNotFoundException",
         );
     };
+    // `CanUserViewAnotherUserAsync`: users and guests see nobody else; room admins
+    // see everyone but guests they share a room with, and there are no rooms here.
     let caller_role = data.users[caller.user].role;
-    if target != caller.user && matches!(caller_role, DocSpaceRole::User | DocSpaceRole::Guest) {
+    let visible = target == caller.user
+        || match caller_role {
+            DocSpaceRole::Owner | DocSpaceRole::Admin => true,
+            DocSpaceRole::RoomAdmin => data.users[target].role != DocSpaceRole::Guest,
+            DocSpaceRole::User | DocSpaceRole::Guest => false,
+        };
+    if !visible {
         return access_denied(false);
     }
     let user = &data.users[target];
@@ -997,7 +1044,14 @@ async fn authenticate(
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(map)) => map
                 .into_iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.to_ascii_lowercase(), s.to_owned())))
+                .filter_map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s,
+                        Value::Bool(b) => b.to_string(),
+                        _ => return None,
+                    };
+                    Some((k.to_ascii_lowercase(), text))
+                })
                 .collect(),
             _ => HashMap::new(),
         }
@@ -1026,16 +1080,37 @@ async fn authenticate(
     };
     let device = &crate::dataset::DEVICES[0];
     let (_, token) = data.login(user, device, "127.0.0.1", ("", ""), Utc::now());
-    let expires = api_date(Utc::now() + chrono::Duration::days(20));
+    let expiry = cookie_expiry();
     let mut response = success(
-        Some(json!({"token": token, "expires": expires})),
+        Some(json!({"token": token, "expires": api_date(expiry)})),
         1,
         links(&headers, &uri, &method),
     );
-    if let Ok(value) =
-        HeaderValue::from_str(&format!("asc_auth_key={token}; path=/; secure; HttpOnly"))
-    {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
+    // `"session": true` asks for a session cookie, one with no `expires`.
+    let session = fields
+        .get("session")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    set_auth_cookie(&mut response, &token, (!session).then_some(expiry));
     response
+}
+
+/// When a newly issued personal token's cookie expires.
+fn cookie_expiry() -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::days(20)
+}
+
+/// `Set-Cookie: asc_auth_key=…`, persistent when `expires` is given.
+fn set_auth_cookie(response: &mut Response, token: &str, expires: Option<DateTime<Utc>>) {
+    let mut cookie = format!("asc_auth_key={token}; path=/");
+    if let Some(expires) = expires {
+        cookie.push_str(
+            &expires
+                .format("; expires=%a, %d %b %Y %H:%M:%S GMT")
+                .to_string(),
+        );
+    }
+    cookie.push_str("; secure; HttpOnly");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
 }
