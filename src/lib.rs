@@ -31,6 +31,15 @@
 
 pub use unisession_core::*;
 
+pub mod fleet;
+
+#[cfg(feature = "emulator")]
+pub mod emulated;
+
+/// The emulators (feature `emulator`).
+#[cfg(feature = "emulator")]
+pub use unisession_emulator as emulator;
+
 /// The ONLYOFFICE DocSpace adapter (feature `docspace`).
 #[cfg(feature = "docspace")]
 pub use unisession_docspace as docspace;

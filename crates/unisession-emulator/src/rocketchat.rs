@@ -512,7 +512,10 @@ impl RocketChat {
     pub(crate) fn listed_sessions(&self) -> Vec<String> {
         let mut data = self.data();
         let order = data.order().to_vec();
-        order.into_iter().map(|i| data.sessions[i as usize].session_id().to_owned()).collect()
+        order
+            .into_iter()
+            .map(|i| data.sessions[i as usize].session_id().to_owned())
+            .collect()
     }
 
     pub(crate) fn listed_session_count(&self) -> usize {

@@ -1,0 +1,124 @@
+//! The audit trail: one structured record per action, as JSON Lines and as
+//! `tracing` events. Session ids appear only as SHA-256 fingerprints; no credential
+//! ever reaches a record.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use unisession_core::{SessionId, UserId};
+
+use super::ErrorSummary;
+
+/// One action taken against one provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuditRecord {
+    /// When the action ended.
+    pub time: DateTime<Utc>,
+    /// The provider instance.
+    pub provider: String,
+    /// The action: `find_user`, `revoke_user_sessions`, `revoke_users_sessions`,
+    /// `revoke_session`, `list_sessions` or `verify`.
+    pub operation: String,
+    /// The person (email or ids).
+    pub subject: String,
+    /// The person's id in the provider, where resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserId>,
+    /// Fingerprints of the sessions acted on ([`fingerprint`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<String>,
+    /// What the action gave (`revoked`, `already_gone`, `queued`, `found`, `not_found`,
+    /// `verified`, `still_active`, `failed`…).
+    pub outcome: String,
+    /// The error, for a failed action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorSummary>,
+    /// Retries the action took.
+    pub retries: u32,
+}
+
+impl AuditRecord {
+    pub(crate) fn new(
+        provider: &str,
+        operation: &str,
+        subject: &str,
+        outcome: impl Into<String>,
+    ) -> Self {
+        Self {
+            time: Utc::now(),
+            provider: provider.to_owned(),
+            operation: operation.to_owned(),
+            subject: subject.to_owned(),
+            user: None,
+            sessions: Vec::new(),
+            outcome: outcome.into(),
+            error: None,
+            retries: 0,
+        }
+    }
+}
+
+/// `sha256:` and the hex SHA-256 of a session id: enough to correlate records,
+/// useless to replay a session.
+pub fn fingerprint(session: &SessionId) -> String {
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(session.as_str().as_bytes()))
+    )
+}
+
+/// Where audit records go: always to `tracing` (target `unisession::audit`), and to a
+/// JSON Lines writer when one is set.
+#[derive(Default)]
+pub(crate) struct Audit {
+    sink: Option<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl std::fmt::Debug for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audit")
+            .field("writer", &self.sink.is_some())
+            .finish()
+    }
+}
+
+impl Audit {
+    pub(crate) fn to_writer(writer: Box<dyn Write + Send>) -> Self {
+        Self {
+            sink: Some(Mutex::new(writer)),
+        }
+    }
+
+    pub(crate) fn record(&self, record: AuditRecord) {
+        tracing::info!(
+            target: "unisession::audit",
+            provider = %record.provider,
+            operation = %record.operation,
+            subject = %record.subject,
+            user = record.user.as_ref().map(UserId::as_str),
+            sessions = record.sessions.len(),
+            outcome = %record.outcome,
+            retries = record.retries,
+            error = record.error.as_ref().map(|e| e.to_string()),
+            "audit"
+        );
+        if let Some(sink) = &self.sink {
+            let mut line = match serde_json::to_vec(&record) {
+                Ok(line) => line,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not encode an audit record");
+                    return;
+                }
+            };
+            line.push(b'\n');
+            let mut sink = sink.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = sink.write_all(&line).and_then(|()| sink.flush()) {
+                tracing::error!(error = %e, "could not write an audit record");
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The journal of a many-person run: append-only JSON Lines, flushed and fsynced
+//! after each outcome, so a killed run resumes without redoing or skipping a pair.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{ProviderReport, Subject};
+
+const VERSION: u32 = 1;
+
+/// Why a journal cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// Reading or writing failed.
+    #[error("journal {path}: {source}")]
+    Io {
+        /// The journal.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The journal was written for another list of people or providers.
+    #[error(
+        "journal {path} belongs to a different run (other people or providers); use a new journal file, or the input it was written for"
+    )]
+    Mismatch {
+        /// The journal.
+        path: PathBuf,
+    },
+    /// A line in the middle of the journal cannot be read.
+    #[error(
+        "journal {path}: line {line} is damaged; it is not a unisession journal, or it was edited"
+    )]
+    Corrupt {
+        /// The journal.
+        path: PathBuf,
+        /// The line number, from 1.
+        line: usize,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line {
+    Header {
+        version: u32,
+        input: String,
+        subjects: usize,
+        providers: Vec<String>,
+        created_at: DateTime<Utc>,
+    },
+    Outcome {
+        subject: String,
+        #[serde(flatten)]
+        report: ProviderReport,
+        at: DateTime<Utc>,
+    },
+}
+
+/// The digest of a run's input: the people, in order, and the provider names.
+pub(crate) fn input_digest(subjects: &[Subject], providers: &[String]) -> String {
+    let mut hash = Sha256::new();
+    for subject in subjects {
+        hash.update(subject.key().as_bytes());
+        hash.update(b"\n");
+    }
+    hash.update(b"--\n");
+    for provider in providers {
+        hash.update(provider.as_bytes());
+        hash.update(b"\n");
+    }
+    hex::encode(hash.finalize())
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+    done: BTreeMap<(String, String), ProviderReport>,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal of a run over `subjects` and `providers`.
+    pub(crate) fn open(
+        path: &Path,
+        subjects: &[Subject],
+        providers: &[String],
+    ) -> Result<Self, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let digest = input_digest(subjects, providers);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(io)?;
+        let mut done = BTreeMap::new();
+        let mut good_end = 0u64;
+        let mut header_seen = false;
+        {
+            let mut reader = BufReader::new(&file);
+            let mut text = String::new();
+            let mut number = 0;
+            loop {
+                text.clear();
+                let read = reader.read_line(&mut text).map_err(io)?;
+                if read == 0 {
+                    break;
+                }
+                number += 1;
+                if !text.ends_with('\n') {
+                    // The run was killed mid-write: the partial line is dropped below.
+                    break;
+                }
+                match serde_json::from_str::<Line>(text.trim_end()) {
+                    Ok(Line::Header { version, input, .. }) if number == 1 => {
+                        if version != VERSION || input != digest {
+                            return Err(JournalError::Mismatch {
+                                path: path.to_owned(),
+                            });
+                        }
+                        header_seen = true;
+                    }
+                    Ok(Line::Outcome {
+                        subject, report, ..
+                    }) if header_seen => {
+                        done.insert((subject, report.provider.clone()), report);
+                    }
+                    _ => {
+                        return Err(JournalError::Corrupt {
+                            path: path.to_owned(),
+                            line: number,
+                        });
+                    }
+                }
+                good_end += read as u64;
+            }
+        }
+        let length = file.metadata().map_err(io)?.len();
+        if length > good_end {
+            file.set_len(good_end).map_err(io)?;
+            file.seek(SeekFrom::End(0)).map_err(io)?;
+        }
+        let journal = Self {
+            path: path.to_owned(),
+            file: Mutex::new(file),
+            done,
+        };
+        if !header_seen {
+            journal.append(&Line::Header {
+                version: VERSION,
+                input: digest,
+                subjects: subjects.len(),
+                providers: providers.to_vec(),
+                created_at: Utc::now(),
+            })?;
+        }
+        Ok(journal)
+    }
+
+    /// The recorded outcome of a pair, if it is finished.
+    pub(crate) fn done(&self, subject: &str, provider: &str) -> Option<&ProviderReport> {
+        self.done.get(&(subject.to_owned(), provider.to_owned()))
+    }
+
+    /// How many pairs were finished before this run.
+    pub(crate) fn finished(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Records a finished pair: appended, flushed and fsynced before returning.
+    pub(crate) fn record(
+        &self,
+        subject: &str,
+        report: &ProviderReport,
+    ) -> Result<(), JournalError> {
+        self.append(&Line::Outcome {
+            subject: subject.to_owned(),
+            report: report.clone(),
+            at: Utc::now(),
+        })
+    }
+
+    fn append(&self, line: &Line) -> Result<(), JournalError> {
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut bytes = serde_json::to_vec(line).map_err(|e| io(std::io::Error::other(e)))?;
+        bytes.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.write_all(&bytes).map_err(io)?;
+        file.flush().map_err(io)?;
+        file.sync_data().map_err(io)
+    }
+}

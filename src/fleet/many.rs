@@ -1,0 +1,386 @@
+//! [`Fleet::offboard_many`]: many people, resumable from a journal.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use unisession_core::telemetry::track_retries;
+use unisession_core::{DeviceScope, Revocation, UserId};
+
+use super::journal::{Journal, JournalError};
+use super::{
+    AuditRecord, Entry, Fleet, ProviderOutcome, ProviderReport, Report, Resolved, Subject, Summary,
+    failed, outcome_of, revocation_name,
+};
+
+/// What a many-person run reports as it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// The run starts: `pairs` (person, provider) pairs in all, `done` of them
+    /// finished by an earlier run.
+    Started {
+        /// Pairs in all.
+        pairs: usize,
+        /// Pairs the journal already holds.
+        done: usize,
+    },
+    /// One pair finished.
+    PairDone {
+        /// The person.
+        subject: String,
+        /// The provider.
+        provider: String,
+        /// The outcome's name (`revoked`, `failed`…).
+        outcome: &'static str,
+    },
+    /// Every pair is finished.
+    Finished,
+}
+
+/// Receives progress events (e.g. to draw a progress bar).
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// How [`Fleet::offboard_many`] runs.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct OffboardOptions {
+    /// People handled at once in each provider (default 4).
+    pub concurrency: usize,
+    /// Use a provider's native bulk call where it has one (default on).
+    pub use_bulk: bool,
+    /// Progress events.
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for OffboardOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            use_bulk: true,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for OffboardOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OffboardOptions")
+            .field("concurrency", &self.concurrency)
+            .field("use_bulk", &self.use_bulk)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl OffboardOptions {
+    /// Sets the per-provider concurrency (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Uses or avoids native bulk calls.
+    pub fn with_bulk(mut self, use_bulk: bool) -> Self {
+        self.use_bulk = use_bulk;
+        self
+    }
+
+    /// Receives progress events.
+    pub fn with_progress(mut self, progress: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+}
+
+/// The result of a many-person run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ManyReport {
+    /// One report per person, in input order.
+    pub reports: Vec<Report>,
+    /// Counts over every pair.
+    pub summary: Summary,
+    /// Pairs an earlier run had finished (taken from the journal).
+    pub resumed: usize,
+    /// Whether every person's report is complete.
+    pub complete: bool,
+}
+
+impl ManyReport {
+    /// Whether every person is complete.
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+}
+
+struct Run<'a> {
+    fleet: &'a Fleet,
+    journal: Option<&'a Journal>,
+    options: &'a OffboardOptions,
+}
+
+impl Run<'_> {
+    fn finish(
+        &self,
+        subject: &Subject,
+        report: ProviderReport,
+    ) -> Result<ProviderReport, JournalError> {
+        if let Some(journal) = self.journal {
+            journal.record(&subject.key(), &report)?;
+        }
+        if let Some(progress) = &self.options.progress {
+            progress(&Progress::PairDone {
+                subject: subject.key(),
+                provider: report.provider.clone(),
+                outcome: report.outcome.name(),
+            });
+        }
+        Ok(report)
+    }
+
+    /// One person at a time (bounded), through the full per-person steps.
+    async fn one_by_one(
+        &self,
+        entry: &Entry,
+        pending: Vec<&Subject>,
+    ) -> Result<Vec<(String, ProviderReport)>, JournalError> {
+        futures::stream::iter(pending)
+            .map(|subject| async move {
+                let report = self.fleet.offboard_in(entry, subject).await;
+                self.finish(subject, report).map(|r| (subject.key(), r))
+            })
+            .buffer_unordered(self.options.concurrency)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Resolve everyone, revoke through the native bulk call chunk by chunk, verify.
+    async fn in_bulk(
+        &self,
+        entry: &Entry,
+        pending: Vec<&Subject>,
+        chunk: usize,
+    ) -> Result<Vec<(String, ProviderReport)>, JournalError> {
+        let fleet = self.fleet;
+        let mut done = Vec::new();
+        let resolved: Vec<(&Subject, Resolved, u32, Instant)> = futures::stream::iter(pending)
+            .map(|subject| async move {
+                let started = Instant::now();
+                let (resolved, retries) = track_retries(fleet.resolve(entry, subject)).await;
+                (subject, resolved, retries, started)
+            })
+            .buffer_unordered(self.options.concurrency)
+            .collect()
+            .await;
+        let mut found: Vec<(&Subject, UserId, u32, Instant)> = Vec::new();
+        for (subject, resolved, retries, started) in resolved {
+            let outcome = match resolved {
+                Resolved::User(user) => {
+                    found.push((subject, user, retries, started));
+                    continue;
+                }
+                Resolved::NotFound => ProviderOutcome::UserNotFound,
+                Resolved::Unsupported(reason) => ProviderOutcome::Unsupported { reason },
+                Resolved::Failed(e) => failed(&e),
+            };
+            let report = report(entry, None, outcome, retries, started);
+            done.push((subject.key(), self.finish(subject, report)?));
+        }
+        for group in found.chunks(chunk.max(1)) {
+            let users: Vec<UserId> = group.iter().map(|(_, u, _, _)| u.clone()).collect();
+            let (result, retries) = track_retries(fleet.with_retries(|| {
+                entry
+                    .provider
+                    .revoke_users_sessions(&users, DeviceScope::All)
+            }))
+            .await;
+            let mut record = AuditRecord::new(
+                &entry.name,
+                "revoke_users_sessions",
+                &format!("{} people", users.len()),
+                "",
+            );
+            record.outcome = match &result {
+                Ok(results) => format!("{} answered", results.len()),
+                Err(_) => "failed".to_owned(),
+            };
+            fleet.audit(record, None, result.as_ref().err(), retries);
+            let mut per_user: BTreeMap<UserId, Result<Revocation, unisession_core::Error>> =
+                BTreeMap::new();
+            match result {
+                Ok(results) => per_user.extend(results),
+                Err(error) => {
+                    per_user.extend(users.iter().map(|u| (u.clone(), Err(error.clone()))))
+                }
+            }
+            // Verify everyone of the chunk concurrently (queued jobs are polled).
+            let verified: Vec<(String, ProviderReport)> = futures::stream::iter(group.iter())
+                .map(|(subject, user, resolve_retries, started)| {
+                    let outcome = per_user.remove(user).unwrap_or_else(|| {
+                        Err(unisession_core::Error::new(
+                            unisession_core::ErrorKind::Provider,
+                            "the bulk call gave no outcome for this user",
+                        ))
+                    });
+                    async move {
+                        let key = subject.key();
+                        let record = AuditRecord::new(
+                            &entry.name,
+                            "revoke_users_sessions",
+                            &key,
+                            outcome.as_ref().map_or("failed", revocation_name),
+                        );
+                        fleet.audit(record, Some(user), outcome.as_ref().err(), 0);
+                        let (final_outcome, verify_retries) = match outcome {
+                            Err(e) => (failed(&e), 0),
+                            Ok(revocation) => {
+                                let queued = revocation == Revocation::Queued;
+                                let (verified, r) =
+                                    track_retries(fleet.verify_user(entry, subject, user, queued))
+                                        .await;
+                                (outcome_of(revocation, verified), r)
+                            }
+                        };
+                        let report = report(
+                            entry,
+                            Some(user.clone()),
+                            final_outcome,
+                            resolve_retries + verify_retries,
+                            *started,
+                        );
+                        (key, report)
+                    }
+                })
+                .buffer_unordered(self.options.concurrency)
+                .collect()
+                .await;
+            for (key, report) in verified {
+                let subject = group
+                    .iter()
+                    .find(|(s, ..)| s.key() == key)
+                    .map(|(s, ..)| *s)
+                    .expect("from the group");
+                done.push((key, self.finish(subject, report)?));
+            }
+        }
+        Ok(done)
+    }
+}
+
+fn report(
+    entry: &Entry,
+    user: Option<UserId>,
+    outcome: ProviderOutcome,
+    retries: u32,
+    started: Instant,
+) -> ProviderReport {
+    ProviderReport {
+        provider: entry.name.clone(),
+        user,
+        outcome,
+        retries,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+impl Fleet {
+    /// Offboards many people: every provider at once, at most
+    /// [`OffboardOptions::concurrency`] people at a time in each, with the native bulk
+    /// call where a provider has one.
+    ///
+    /// With a `journal`, every finished (person, provider) pair is appended to it and
+    /// fsynced before the next is reported; a run restarted with the same journal and
+    /// the same people skips exactly the finished pairs. A journal written for other
+    /// people or providers is refused with [`JournalError::Mismatch`].
+    pub async fn offboard_many(
+        &self,
+        subjects: &[Subject],
+        journal: Option<&Path>,
+        options: &OffboardOptions,
+    ) -> Result<ManyReport, JournalError> {
+        let started_at = Utc::now();
+        let names: Vec<String> = self.entries.iter().map(|e| e.name.clone()).collect();
+        let journal = journal
+            .map(|path| Journal::open(path, subjects, &names))
+            .transpose()?;
+        let resumed = journal.as_ref().map_or(0, Journal::finished);
+        if let Some(progress) = &options.progress {
+            progress(&Progress::Started {
+                pairs: subjects.len() * names.len(),
+                done: resumed,
+            });
+        }
+        let run = Run {
+            fleet: self,
+            journal: journal.as_ref(),
+            options,
+        };
+        let per_provider = futures::future::join_all(self.entries.iter().map(|entry| {
+            let pending: Vec<&Subject> = subjects
+                .iter()
+                .filter(|s| {
+                    journal
+                        .as_ref()
+                        .is_none_or(|j| j.done(&s.key(), &entry.name).is_none())
+                })
+                .collect();
+            let bulk = entry
+                .provider
+                .capabilities()
+                .bulk_revoke_users
+                .filter(|_| options.use_bulk);
+            let run = &run;
+            async move {
+                match bulk {
+                    Some(chunk) => run.in_bulk(entry, pending, chunk).await,
+                    None => run.one_by_one(entry, pending).await,
+                }
+            }
+        }))
+        .await;
+        let mut fresh: BTreeMap<(String, String), ProviderReport> = BTreeMap::new();
+        for results in per_provider {
+            for (key, report) in results? {
+                fresh.insert((key, report.provider.clone()), report);
+            }
+        }
+        let mut summary = Summary::default();
+        let reports: Vec<Report> = subjects
+            .iter()
+            .map(|subject| {
+                let key = subject.key();
+                let providers = self
+                    .entries
+                    .iter()
+                    .map(|entry| {
+                        fresh
+                            .get(&(key.clone(), entry.name.clone()))
+                            .or_else(|| journal.as_ref().and_then(|j| j.done(&key, &entry.name)))
+                            .cloned()
+                            .expect("every pair is run or journaled")
+                    })
+                    .collect();
+                let report = Report::new(key, started_at, providers);
+                summary.merge(&report.summary);
+                report
+            })
+            .collect();
+        if let Some(progress) = &options.progress {
+            progress(&Progress::Finished);
+        }
+        let complete = reports.iter().all(Report::is_complete);
+        Ok(ManyReport {
+            reports,
+            summary,
+            resumed,
+            complete,
+        })
+    }
+}

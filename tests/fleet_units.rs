@@ -1,0 +1,413 @@
+//! Fleet logic with the in-memory provider and mocks: resolution, fallbacks,
+//! deadlines, retries, queued verification, the journal's edge cases.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use unisession::fleet::{Fleet, JournalError, OffboardOptions, ProviderOutcome, Subject};
+use unisession::{
+    Capabilities, DeviceKind, Error, ErrorKind, InMemoryProvider, MockSessionProvider, Page,
+    Revocation, Session, SessionId, UserId, UserRef, Verification,
+};
+
+fn memory(name: &str, caps: Capabilities) -> Arc<InMemoryProvider> {
+    Arc::new(
+        InMemoryProvider::builder()
+            .name(name)
+            .capabilities(caps)
+            .build(),
+    )
+}
+
+fn mock(caps: Capabilities) -> MockSessionProvider {
+    let mut mock = MockSessionProvider::new();
+    mock.expect_capabilities().return_const(caps);
+    mock
+}
+
+#[test]
+fn names_must_be_unique_and_non_empty() {
+    let a = Arc::new(InMemoryProvider::new());
+    assert!(Fleet::builder().build().is_err());
+    let err = Fleet::builder()
+        .provider("x", a.clone())
+        .provider("x", a.clone())
+        .build()
+        .unwrap_err();
+    assert!(err.message().contains("used twice"), "{err}");
+    assert!(Fleet::builder().provider(" ", a.clone()).build().is_err());
+    assert!(
+        Fleet::builder()
+            .provider("slack:a", a.clone())
+            .provider("slack:b", a)
+            .build()
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_provider_without_lookup_is_unsupported_for_an_email_and_is_never_called() {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    // No expectation but capabilities: any call to the provider would panic.
+    let fleet = Fleet::builder()
+        .provider("legacy", Arc::new(mock(caps)))
+        .build()
+        .unwrap();
+    let report = fleet.offboard(&Subject::email("alice@corp.example")).await;
+    let ProviderOutcome::Unsupported { reason } = &report.providers[0].outcome else {
+        panic!("{report:?}")
+    };
+    assert!(
+        reason.contains("give the person's legacy user id"),
+        "{reason}"
+    );
+    assert!(!report.is_complete());
+}
+
+#[tokio::test]
+async fn without_a_user_wide_call_sessions_are_revoked_one_by_one() {
+    let mut caps = InMemoryProvider::full_capabilities();
+    caps.revoke_user_sessions = false;
+    caps.revoke_user_sessions_by_device = false;
+    let wiki = memory("wiki", caps);
+    let alice = wiki.add_user("alice@corp.example", "Alice");
+    let bob = wiki.add_user("bob@corp.example", "Bob");
+    for _ in 0..3 {
+        wiki.add_session(&alice, DeviceKind::Browser);
+    }
+    wiki.add_session(&bob, DeviceKind::Mobile);
+    let fleet = Fleet::builder()
+        .provider("wiki", wiki.clone())
+        .build()
+        .unwrap();
+    let report = fleet.offboard(&Subject::email("alice@corp.example")).await;
+    assert_eq!(
+        report.providers[0].outcome,
+        ProviderOutcome::Revoked {
+            count: Some(3),
+            verified: Verification::Verified
+        }
+    );
+    assert!(wiki.sessions_of(&alice).is_empty());
+    assert_eq!(wiki.sessions_of(&bob).len(), 1);
+}
+
+#[tokio::test]
+async fn a_provider_that_can_revoke_nothing_is_unsupported() {
+    let mut caps = Capabilities::none();
+    caps.find_user_by_email = true;
+    let wiki = memory("wiki", caps);
+    wiki.add_user("alice@corp.example", "Alice");
+    let fleet = Fleet::builder().provider("wiki", wiki).build().unwrap();
+    let report = fleet.offboard(&Subject::email("alice@corp.example")).await;
+    assert!(matches!(
+        report.providers[0].outcome,
+        ProviderOutcome::Unsupported { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_user_with_no_sessions_is_already_clean() {
+    let wiki = memory("wiki", InMemoryProvider::full_capabilities());
+    wiki.add_user("alice@corp.example", "Alice");
+    let fleet = Fleet::builder().provider("wiki", wiki).build().unwrap();
+    let report = fleet.offboard(&Subject::email("alice@corp.example")).await;
+    assert_eq!(
+        report.providers[0].outcome,
+        ProviderOutcome::AlreadyClean {
+            verified: Verification::Verified
+        }
+    );
+    assert!(report.is_complete());
+}
+
+#[tokio::test]
+async fn a_slow_provider_hits_its_deadline_without_holding_back_the_others() {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    let mut slow = mock(caps);
+    slow.expect_revoke_user_sessions().returning(|_, _| {
+        std::thread::sleep(Duration::from_millis(10));
+        Ok(Revocation::revoked(1))
+    });
+    let slow = SlowProvider(Arc::new(slow));
+    let wiki = memory("wiki", InMemoryProvider::full_capabilities());
+    let alice = wiki.add_user("alice@corp.example", "Alice");
+    wiki.add_session(&alice, DeviceKind::Browser);
+    let fleet = Fleet::builder()
+        .provider("slow", Arc::new(slow))
+        .provider("wiki", wiki.clone())
+        .deadline(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let subject = Subject::email("alice@corp.example").with_id("slow", "S1");
+    let started = std::time::Instant::now();
+    let report = fleet.offboard(&subject).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let ProviderOutcome::Failed { error } = &report.providers[0].outcome else {
+        panic!("{report:?}")
+    };
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(matches!(
+        report.providers[1].outcome,
+        ProviderOutcome::Revoked { .. }
+    ));
+    assert!(wiki.sessions_of(&alice).is_empty());
+}
+
+/// Delegates to an inner provider but takes 10 seconds to revoke.
+#[derive(Debug)]
+struct SlowProvider(Arc<MockSessionProvider>);
+
+impl std::fmt::Display for SlowProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("slow")
+    }
+}
+
+#[async_trait::async_trait]
+impl unisession::SessionProvider for SlowProvider {
+    fn capabilities(&self) -> &Capabilities {
+        self.0.capabilities()
+    }
+    async fn list_sessions(&self, q: &unisession::ListQuery) -> unisession::Result<Page<Session>> {
+        self.0.list_sessions(q).await
+    }
+    async fn revoke_session(&self, s: &unisession::SessionRef) -> unisession::Result<Revocation> {
+        self.0.revoke_session(s).await
+    }
+    async fn revoke_user_sessions(
+        &self,
+        u: &UserId,
+        scope: unisession::DeviceScope,
+    ) -> unisession::Result<Revocation> {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        self.0.revoke_user_sessions(u, scope).await
+    }
+}
+
+#[tokio::test]
+async fn temporary_failures_are_retried_and_permanent_ones_are_not() {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    let mut flaky = mock(caps.clone());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    flaky.expect_revoke_user_sessions().returning(move |_, _| {
+        if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+            Err(Error::new(ErrorKind::Transport, "connection reset"))
+        } else {
+            Ok(Revocation::revoked(2))
+        }
+    });
+    let mut denied = mock(caps);
+    denied
+        .expect_revoke_user_sessions()
+        .times(1)
+        .returning(|_, _| Err(Error::new(ErrorKind::PermissionDenied, "not an admin")));
+    let fleet = Fleet::builder()
+        .provider("flaky", Arc::new(flaky))
+        .provider("denied", Arc::new(denied))
+        .build()
+        .unwrap();
+    let subject = Subject::ids([("flaky", "U1"), ("denied", "U1")]);
+    let report = fleet.offboard(&subject).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert!(matches!(
+        report.providers[0].outcome,
+        ProviderOutcome::Revoked { count: Some(2), .. }
+    ));
+    assert_eq!(report.providers[0].retries, 1);
+    assert!(
+        matches!(&report.providers[1].outcome, ProviderOutcome::Failed { error } if error.kind == ErrorKind::PermissionDenied)
+    );
+    assert_eq!(report.summary.failed, 1);
+    assert!(!report.is_complete());
+}
+
+#[tokio::test]
+async fn a_queued_revocation_is_verified_once_the_job_has_run() {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    caps.list_user_sessions = true;
+    caps.list_all_sessions = true;
+    let mut queued = mock(caps);
+    queued
+        .expect_revoke_user_sessions()
+        .returning(|_, _| Ok(Revocation::Queued));
+    let listings = Arc::new(AtomicUsize::new(0));
+    let count = listings.clone();
+    queued.expect_list_sessions().returning(move |_| {
+        // The job takes effect after two listings.
+        let items = if count.fetch_add(1, Ordering::SeqCst) < 2 {
+            vec![Session::new(
+                SessionId::new("7"),
+                UserId::new("U1"),
+                "queued",
+            )]
+        } else {
+            Vec::new()
+        };
+        Ok(Page::last(items))
+    });
+    let fleet = Fleet::builder()
+        .provider("queued", Arc::new(queued))
+        .build()
+        .unwrap();
+    let report = fleet.offboard(&Subject::ids([("queued", "U1")])).await;
+    assert_eq!(
+        report.providers[0].outcome,
+        ProviderOutcome::Queued {
+            verified: Verification::Verified
+        }
+    );
+    assert_eq!(listings.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_queued_revocation_that_never_shows_is_still_active() {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    caps.list_user_sessions = true;
+    let mut stuck = mock(caps);
+    stuck
+        .expect_revoke_user_sessions()
+        .returning(|_, _| Ok(Revocation::Queued));
+    stuck.expect_list_sessions().returning(|_| {
+        Ok(Page::last(vec![Session::new(
+            SessionId::new("7"),
+            UserId::new("U1"),
+            "stuck",
+        )]))
+    });
+    let fleet = Fleet::builder()
+        .provider("stuck", Arc::new(stuck))
+        .queued_wait(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let report = fleet.offboard(&Subject::ids([("stuck", "U1")])).await;
+    assert_eq!(
+        report.providers[0].outcome,
+        ProviderOutcome::Queued {
+            verified: Verification::StillActive { remaining: 1 }
+        }
+    );
+    assert!(!report.is_complete());
+}
+
+#[tokio::test]
+async fn the_report_serializes_to_a_stable_shape() {
+    let wiki = memory("wiki", InMemoryProvider::full_capabilities());
+    let alice = wiki.add_user("alice@corp.example", "Alice");
+    wiki.add_session(&alice, DeviceKind::Browser);
+    let fleet = Fleet::builder().provider("wiki", wiki).build().unwrap();
+    let report = fleet.offboard(&Subject::email("Alice@Corp.example")).await;
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["subject"], "alice@corp.example");
+    assert_eq!(json["complete"], true);
+    let provider = &json["providers"][0];
+    assert_eq!(provider["provider"], "wiki");
+    assert_eq!(provider["user"], "u1");
+    assert_eq!(provider["outcome"], "revoked");
+    assert_eq!(provider["count"], 1);
+    assert_eq!(provider["verified"]["verification"], "verified");
+    assert_eq!(json["summary"]["revoked"], 1);
+    let back: unisession::fleet::Report = serde_json::from_value(json).unwrap();
+    assert_eq!(back, report);
+}
+
+#[tokio::test]
+async fn a_journal_with_a_torn_last_line_resumes_and_a_damaged_one_is_refused() {
+    let wiki = memory("wiki", InMemoryProvider::full_capabilities());
+    let subjects: Vec<Subject> = (0..4)
+        .map(|i| {
+            let email = format!("p{i}@corp.example");
+            let user = wiki.add_user(email.clone(), "P");
+            wiki.add_session(&user, DeviceKind::Browser);
+            Subject::email(email)
+        })
+        .collect();
+    let fleet = Fleet::builder()
+        .provider("wiki", wiki.clone())
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.jsonl");
+    fleet
+        .offboard_many(&subjects[..2], None, &OffboardOptions::default())
+        .await
+        .unwrap();
+    // A run over all four that died while writing its third line.
+    let first = fleet
+        .offboard_many(&subjects, Some(&path), &OffboardOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(first.resumed, 0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text.lines().take(3).collect();
+    std::fs::write(&path, format!("{}\n{{\"type\":\"outco", kept.join("\n"))).unwrap();
+    let resumed = fleet
+        .offboard_many(&subjects, Some(&path), &OffboardOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(resumed.resumed, 2);
+    assert!(resumed.is_complete());
+    let lines: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 5, "header and one line per pair: {lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+
+    let mut damaged = lines.clone();
+    damaged[2] = "not json".to_owned();
+    std::fs::write(&path, damaged.join("\n") + "\n").unwrap();
+    let err = fleet
+        .offboard_many(&subjects, Some(&path), &OffboardOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, JournalError::Corrupt { line: 3, .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn lookups_go_through_find_user_and_explicit_ids_win() {
+    let mut caps = Capabilities::none();
+    caps.find_user_by_email = true;
+    caps.revoke_user_sessions = true;
+    let mut provider = mock(caps);
+    provider
+        .expect_find_user()
+        .withf(|email| email == "alice@corp.example")
+        .times(1)
+        .returning(|_| Ok(Some(UserRef::new("A1"))));
+    provider
+        .expect_revoke_user_sessions()
+        .withf(|user, _| user.as_str() == "A1")
+        .times(1)
+        .returning(|_, _| Ok(Revocation::revoked_unknown_count()));
+    let fleet = Fleet::builder()
+        .provider("p", Arc::new(provider))
+        .verify(false)
+        .build()
+        .unwrap();
+    let report = fleet
+        .offboard(&Subject::email(" ALICE@corp.example "))
+        .await;
+    assert!(matches!(
+        &report.providers[0].outcome,
+        ProviderOutcome::Revoked {
+            verified: Verification::Unverifiable { .. },
+            ..
+        }
+    ));
+}
