@@ -1,4 +1,6 @@
 //! A scripted HTTP server on 127.0.0.1 that records every request it receives.
+//! Shared by several test binaries, each of which uses a part of it.
+#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -14,7 +16,6 @@ use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    #[allow(dead_code)]
     pub method: String,
     pub path: String,
     pub query: Option<String>,

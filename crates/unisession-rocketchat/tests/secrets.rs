@@ -1,0 +1,106 @@
+//! No token, password, password hash or 2FA code in any output, traces included.
+//! Alone in its binary: `tracing` caches callsite interest per process, so a
+//! thread-local subscriber can miss events while other tests run in parallel.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use unisession_core::{ListQuery, SessionProvider};
+use unisession_emulator::{Emulator, EmulatorConfig, ProviderKind, RocketChatEmulator};
+use unisession_http::RetryConfig;
+use unisession_rocketchat::{RocketChatBuilder, password_digest};
+
+async fn emulator(users: usize) -> Emulator {
+    Emulator::start(
+        EmulatorConfig::new()
+            .users(users)
+            .only(ProviderKind::RocketChat),
+    )
+    .await
+    .expect("emulator starts")
+}
+
+fn base(rc: &RocketChatEmulator) -> RocketChatBuilder {
+    let retry = RetryConfig::default()
+        .with_max_retries(2)
+        .with_initial_backoff(Duration::from_millis(5));
+    RocketChatBuilder::new(rc.base_url()).with_retry(retry)
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_password_hash_or_code_appears_in_any_output() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emulator = emulator(2).await;
+    let rc = emulator.rocketchat().unwrap();
+    let c = rc.credentials().clone();
+    let builder = base(rc)
+        .with_token(
+            c.admin_user_id.clone(),
+            SecretString::from(c.admin_token.clone()),
+        )
+        .with_two_factor_password(SecretString::from(c.admin_password.clone()))
+        .with_totp_secret(SecretString::from(c.admin_totp_secret.clone()));
+    let mut outputs = vec![format!("{builder:?}")];
+    let provider = builder.build().unwrap();
+    provider.list_sessions(&ListQuery::new()).await.unwrap();
+    rc.update_config(|c| c.remember_two_factor = Duration::ZERO);
+    let failing = base(rc)
+        .with_token(
+            c.admin_user_id.clone(),
+            SecretString::from(c.admin_token.clone()),
+        )
+        .with_two_factor_password(SecretString::from("wrong-password-value"))
+        .build()
+        .unwrap();
+    let err = failing.list_sessions(&ListQuery::new()).await.unwrap_err();
+    outputs.push(format!("{provider:?} {provider} {err} {err:?}"));
+    let traces = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        traces.contains("api/v1/sessions/list.all"),
+        "the calls were traced: {traces}"
+    );
+    assert!(
+        traces.contains("x-2fa") || traces.contains("retry") || traces.contains("status=400"),
+        "the challenge was traced"
+    );
+    outputs.push(traces);
+    let digest = password_digest(&SecretString::from(c.admin_password.clone()))
+        .expose_secret()
+        .to_owned();
+    let wrong_digest = password_digest(&SecretString::from("wrong-password-value"))
+        .expose_secret()
+        .to_owned();
+    for output in outputs {
+        for secret in [
+            &c.admin_token,
+            &c.admin_password,
+            &c.admin_totp_secret,
+            &digest,
+            &wrong_digest,
+        ] {
+            assert!(!output.contains(secret.as_str()), "secret leaked: {output}");
+        }
+    }
+}
