@@ -9,7 +9,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use unisession_core::telemetry::track_retries;
-use unisession_core::{DeviceScope, Revocation, UserId};
+use unisession_core::{Revocation, UserId};
 
 use super::journal::{Journal, JournalError};
 use super::{
@@ -195,11 +195,9 @@ impl Run<'_> {
         }
         for group in found.chunks(chunk.max(1)) {
             let users: Vec<UserId> = group.iter().map(|(_, u, _, _)| u.clone()).collect();
-            let (result, retries) = track_retries(fleet.with_retries(|| {
-                entry
-                    .provider
-                    .revoke_users_sessions(&users, DeviceScope::All)
-            }))
+            let (result, retries) = track_retries(
+                fleet.with_retries(|| entry.provider.revoke_users_sessions(&users, fleet.scope)),
+            )
             .await;
             let mut record = AuditRecord::new(
                 &entry.name,

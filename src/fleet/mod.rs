@@ -76,6 +76,7 @@ struct Entry {
 /// Named providers and the offboarding policy.
 pub struct Fleet {
     entries: Vec<Entry>,
+    scope: DeviceScope,
     deadline: Duration,
     verify: bool,
     step_retries: u32,
@@ -104,6 +105,7 @@ impl std::fmt::Debug for Fleet {
 #[must_use]
 pub struct FleetBuilder {
     entries: Vec<Entry>,
+    scope: DeviceScope,
     deadline: Duration,
     verify: bool,
     step_retries: u32,
@@ -115,6 +117,7 @@ impl Default for FleetBuilder {
     fn default() -> Self {
         Self {
             entries: Vec::new(),
+            scope: DeviceScope::All,
             deadline: Duration::from_secs(300),
             verify: true,
             step_retries: 2,
@@ -132,6 +135,14 @@ impl FleetBuilder {
             name: name.into(),
             provider: Arc::new(Checked::new(provider)),
         });
+        self
+    }
+
+    /// Which of a person's devices to log out (default all). With a narrower scope the
+    /// other devices' sessions stay by design, so nothing can be verified; a provider
+    /// without device-scoped revocation reports `Unsupported`.
+    pub fn scope(mut self, scope: DeviceScope) -> Self {
+        self.scope = scope;
         self
     }
 
@@ -188,6 +199,7 @@ impl FleetBuilder {
         }
         Ok(Fleet {
             entries: self.entries,
+            scope: self.scope,
             deadline: self.deadline,
             verify: self.verify,
             step_retries: self.step_retries,
@@ -337,9 +349,15 @@ impl Fleet {
         let provider = entry.provider.as_ref();
         let caps = provider.capabilities().clone();
         let key = subject.key();
+        if self.scope != DeviceScope::All && !caps.revoke_user_sessions_by_device {
+            return Revoked::Unsupported(format!(
+                "{} cannot limit a revocation to {} sessions",
+                entry.name, self.scope
+            ));
+        }
         if caps.revoke_user_sessions {
             let (result, retries) = track_retries(
-                self.with_retries(|| provider.revoke_user_sessions(user, DeviceScope::All)),
+                self.with_retries(|| provider.revoke_user_sessions(user, self.scope)),
             )
             .await;
             let outcome = match &result {
@@ -411,6 +429,12 @@ impl Fleet {
         };
         if !self.verify {
             return unverifiable("verification was turned off".to_owned());
+        }
+        if self.scope != DeviceScope::All {
+            return unverifiable(format!(
+                "only {} sessions were revoked; the others stay by design",
+                self.scope
+            ));
         }
         if Self::user_query(provider, user).is_none() {
             return unverifiable(format!(

@@ -437,6 +437,33 @@ impl RocketChatProvider {
         Ok(info.session_id.as_deref() == Some(id.as_str()) && info.logout_at.is_none())
     }
 
+    /// Who the credential belongs to (`users.info?userId=` of the caller): a harmless
+    /// call to check a credential.
+    pub async fn whoami(&self) -> Result<UserRef> {
+        let (user_id, _) = self
+            .credentials()
+            .await
+            .map_err(|e| e.with_provider(self.name.clone()))?;
+        let response = self
+            .send(|| {
+                self.http
+                    .request(Method::GET, USERS_INFO)
+                    .query("userId", user_id.clone())
+            })
+            .await
+            .map_err(|e| e.with_provider(self.name.clone()))?;
+        let info: wire::UserInfo = self
+            .decode(&response)
+            .map_err(|e| e.with_provider(self.name.clone()))?;
+        let email = info
+            .user
+            .emails
+            .first()
+            .map(|e| e.address.clone())
+            .unwrap_or_default();
+        Ok(user_ref(info.user, &email))
+    }
+
     async fn find_by_legacy_list(&self, email: &str) -> Result<Option<UserRef>> {
         let query = serde_json::json!({"emails.address": email}).to_string();
         let response = self

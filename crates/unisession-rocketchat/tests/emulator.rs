@@ -565,6 +565,26 @@ async fn find_user_falls_back_to_the_legacy_list_on_older_servers() {
 }
 
 #[tokio::test]
+async fn whoami_names_the_credentials_user_and_a_bad_token_is_unauthenticated() {
+    let emulator = emulator(1).await;
+    let rc = emulator.rocketchat().unwrap();
+    let me = admin(rc, Scope::Workspace).whoami().await.unwrap();
+    assert_eq!(me.id.as_str(), rc.credentials().admin_user_id);
+    assert_eq!(me.email.as_deref(), Some("admin@corp.example"));
+    let wrong = base(rc)
+        .with_token(
+            rc.credentials().admin_user_id.clone(),
+            SecretString::from("nope"),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        wrong.whoami().await.unwrap_err().kind(),
+        ErrorKind::Unauthenticated
+    );
+}
+
+#[tokio::test]
 async fn a_login_is_reused_not_repeated_per_call() {
     let emulator = emulator(2).await;
     let rc = emulator.rocketchat().unwrap();

@@ -1,0 +1,197 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const AFTER_HELP: &str = "\
+Exit codes:
+  0  complete: everything asked for is done (and verified where the provider can list)
+  1  partial failure: a provider failed, cannot do it, or still shows sessions
+  2  usage or configuration error (nothing was revoked)
+  3  not authenticated: a provider refused the credential
+
+Configuration: --config FILE, else UNISESSION_CONFIG, else unisession.toml in the
+platform configuration directory. Credentials come from environment variables or
+files the configuration names (token_env / token_file), never from the file itself.
+Logs go to stderr (RUST_LOG, or -v / -vv / -vvv). JSON output (--format json) is one
+document per command.";
+
+/// List and revoke user sessions across SaaS tools: log a person out of everything, and prove it.
+#[derive(Debug, Parser)]
+#[command(name = "unisession", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, env = "UNISESSION_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Do not ask for confirmation before revoking.
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// Append the audit trail (JSON Lines) to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub audit: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start three emulated providers and offboard a person from all of them, end to end.
+    Demo(DemoArgs),
+    /// Sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// Revoke one session, a user's sessions, or the caller's other sessions.
+    #[command(subcommand)]
+    Revoke(RevokeCommand),
+    /// Show what offboarding EMAIL would do, without revoking anything.
+    Plan {
+        /// The person's email.
+        email: String,
+    },
+    /// Log a person (or everyone in a file) out of every provider, then verify.
+    Offboard(OffboardArgs),
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run the emulated providers in the foreground.
+    Emulate(EmulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// People to seed in the emulators.
+    #[arg(long, default_value_t = 8)]
+    pub users: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List sessions: of a person (--user), of an id in one provider (--user-id), or all (--all).
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this provider.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// The person's email, looked up in each provider.
+    #[arg(long, value_name = "EMAIL", conflicts_with_all = ["user_id", "all"])]
+    pub user: Option<String>,
+    /// The user's id in the provider named by --provider.
+    #[arg(long, value_name = "ID", requires = "provider", conflicts_with = "all")]
+    pub user_id: Option<String>,
+    /// Every session the credentials can see.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    All,
+    Mobile,
+    Web,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RevokeCommand {
+    /// Revoke one session.
+    Session {
+        /// The provider.
+        #[arg(long)]
+        provider: String,
+        /// The session id.
+        id: String,
+        /// The session's user (Slack needs it).
+        #[arg(long, value_name = "ID")]
+        user_id: Option<String>,
+        /// Say what would be done; send nothing that changes anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Revoke every session of a person.
+    User {
+        /// The person's email.
+        email: String,
+        /// Only these providers (repeatable).
+        #[arg(long = "provider", value_name = "NAME")]
+        providers: Vec<String>,
+        /// Which devices.
+        #[arg(long, value_enum, default_value_t = ScopeArg::All)]
+        scope: ScopeArg,
+        /// Say what would be done; send nothing that changes anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Revoke every session of the caller but the current one.
+    Others {
+        /// The provider.
+        #[arg(long)]
+        provider: String,
+        /// Say what would be done; send nothing that changes anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OffboardArgs {
+    /// The person's email.
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub email: Option<String>,
+    /// A file of people: one email per line (.txt), or CSV with an `email` column
+    /// and optional columns named after providers holding explicit user ids.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The journal of a --file run: finished pairs are recorded, and a rerun with the
+    /// same journal resumes where the previous run stopped.
+    #[arg(long, value_name = "FILE", requires = "file")]
+    pub journal: Option<PathBuf>,
+    /// People handled at once in each provider.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Show the plan; revoke nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and check each credential with a harmless call.
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// Which provider (default: all three).
+    #[arg(long, value_parser = ["docspace", "rocketchat", "slack", "all"], default_value = "all")]
+    pub provider: String,
+    /// Port of the first provider (the next ones take the following ports); 0 picks free ports.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// People to seed.
+    #[arg(long, default_value_t = 20)]
+    pub users: usize,
+    /// Sessions per person in each provider.
+    #[arg(long, default_value_t = 3)]
+    pub sessions_per_user: usize,
+    /// Seed of the dataset.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Write a unisession.toml and the credential files it names into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub write_config: Option<PathBuf>,
+}
