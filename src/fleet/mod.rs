@@ -159,8 +159,8 @@ impl FleetBuilder {
         self
     }
 
-    /// How many times a step that failed with a temporary error (after the
-    /// transport's own retries) is tried again (default 2).
+    /// How many times a step that failed with a temporary error the transport did
+    /// not retry itself (a truncated answer, say) is tried again (default 2).
     pub fn step_retries(mut self, retries: u32) -> Self {
         self.step_retries = retries;
         self
@@ -253,7 +253,9 @@ impl Fleet {
         self.audit.record(record);
     }
 
-    /// Runs `step`, trying again (with backoff) while it fails with a temporary error.
+    /// Runs `step`, trying again (with backoff) while it fails with a temporary error
+    /// the transport has not already retried (a truncated answer, say): errors that
+    /// outlasted the transport's own retries are not multiplied.
     async fn with_retries<T, F, Fut>(&self, mut step: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -262,7 +264,7 @@ impl Fleet {
         let mut attempt = 0;
         loop {
             match step().await {
-                Err(e) if e.is_temporary() && attempt < self.step_retries => {
+                Err(e) if e.is_temporary() && e.retries() == 0 && attempt < self.step_retries => {
                     attempt += 1;
                     record_retry();
                     let wait = e

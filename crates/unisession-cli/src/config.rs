@@ -115,6 +115,22 @@ impl Section<'_> {
         }
     }
 
+    /// `time_scale`: how much faster than real time the provider's rate-limit windows
+    /// run (emulators only; real providers need the default 1).
+    fn time_scale(&self) -> Result<f64, CliError> {
+        let scale = match self.table.get("time_scale") {
+            None => return Ok(1.0),
+            Some(Value::Float(f)) => *f,
+            Some(Value::Integer(i)) => *i as f64,
+            Some(_) => return Err(self.error("time_scale", "must be a number")),
+        };
+        if scale.is_finite() && scale > 0.0 {
+            Ok(scale)
+        } else {
+            Err(self.error("time_scale", "must be greater than 0"))
+        }
+    }
+
     fn check_keys(&self, allowed: &[&str]) -> Result<(), CliError> {
         for key in self.table.keys() {
             if SECRET_KEYS.contains(&key.as_str()) {
@@ -174,7 +190,7 @@ fn resolve(file: &Path, path: &str) -> PathBuf {
     }
 }
 
-const COMMON: &[&str] = &["kind", "base_url", "allow_insecure_http"];
+const COMMON: &[&str] = &["kind", "base_url", "allow_insecure_http", "time_scale"];
 
 fn build_error(section: &Section<'_>, error: unisession::Error) -> CliError {
     section.error("", error.message())
@@ -189,6 +205,7 @@ fn slack(section: &Section<'_>, name: &str) -> Result<Handle, CliError> {
     )
     .with_name(name)
     .with_token(section.required_secret("token")?)
+    .with_time_scale(section.time_scale()?)
     .allow_insecure_http(section.boolean("allow_insecure_http")?);
     if let Some(team) = section.string("team_id")? {
         builder = builder.with_team_id(team);
@@ -214,8 +231,10 @@ fn docspace(section: &Section<'_>, name: &str) -> Result<Handle, CliError> {
         .concat(),
     )?;
     let base = section.required("base_url", "https://portal.example.com/")?;
+    let rate = unisession_http::Rate::per_minute(1500).scaled(0.95 * section.time_scale()?);
     let builder = DocSpaceBuilder::new(base)
         .with_name(name)
+        .with_rate(rate)
         .allow_insecure_http(section.boolean("allow_insecure_http")?);
     let auth = section
         .string("auth")?
@@ -266,6 +285,8 @@ fn rocketchat(section: &Section<'_>, name: &str) -> Result<Handle, CliError> {
         .concat(),
     )?;
     let base = section.required("base_url", "https://chat.example.com/")?;
+    // Rocket.Chat is not paced by default (it spends the budget the server announces).
+    section.time_scale()?;
     let mut builder = RocketChatBuilder::new(base)
         .with_name(name)
         .allow_insecure_http(section.boolean("allow_insecure_http")?);

@@ -27,7 +27,7 @@ fn write_config(dir: &Path, emulator: &Emulator) -> std::io::Result<std::path::P
     if let Some(ds) = emulator.docspace() {
         secret("docspace.token", &ds.credentials().admin_token)?;
         toml += &format!(
-            "\n[providers.docspace]\nkind = \"docspace\"\nbase_url = \"{}\"\nauth = \"personal_token\"\ntoken_file = \"docspace.token\"\n",
+            "\n[providers.docspace]\nkind = \"docspace\"\nbase_url = \"{}\"\nauth = \"personal_token\"\ntoken_file = \"docspace.token\"\ntime_scale = 1000\n",
             ds.base_url()
         );
     }

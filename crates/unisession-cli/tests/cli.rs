@@ -1,0 +1,822 @@
+//! The `unisession` command as a user runs it: the real binary, against emulators
+//! the test starts, through a configuration file the test writes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use unisession::emulator::{Emulator, EmulatorConfig, Faults, ProviderKind};
+
+const BIN: &str = env!("CARGO_BIN_EXE_unisession");
+
+struct Env {
+    emulator: Emulator,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Env {
+    /// Emulators and a configuration for them. These emulators enforce no rate
+    /// limit, so the configuration runs the pacing 1000 times faster (`time_scale`).
+    async fn start(config: EmulatorConfig) -> Self {
+        let emulator = Emulator::start(config).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut toml = String::new();
+        if let Some(ds) = emulator.docspace() {
+            std::fs::write(
+                dir.path().join("docspace.token"),
+                &ds.credentials().admin_token,
+            )
+            .unwrap();
+            toml += &format!(
+                "[providers.docspace]\nkind = \"docspace\"\nbase_url = \"{}\"\nauth = \"personal_token\"\ntoken_file = \"docspace.token\"\ntime_scale = 1000\n\n",
+                ds.base_url()
+            );
+        }
+        if let Some(rc) = emulator.rocketchat() {
+            std::fs::write(
+                dir.path().join("rocketchat.token"),
+                &rc.credentials().admin_pat,
+            )
+            .unwrap();
+            toml += &format!(
+                "[providers.rocketchat]\nkind = \"rocketchat\"\nbase_url = \"{}\"\nuser_id = \"{}\"\ntoken_file = \"rocketchat.token\"\n\n",
+                rc.base_url(),
+                rc.credentials().admin_user_id
+            );
+        }
+        if let Some(slack) = emulator.slack() {
+            toml += &format!(
+                "[providers.slack]\nkind = \"slack\"\nbase_url = \"{}\"\ntoken_env = \"TEST_SLACK_TOKEN\"\ntime_scale = 1000\n",
+                slack.base_url()
+            );
+        }
+        let config = dir.path().join("unisession.toml");
+        std::fs::write(&config, toml).unwrap();
+        Self {
+            emulator,
+            dir,
+            config,
+        }
+    }
+
+    fn slack_token(&self) -> String {
+        self.emulator
+            .slack()
+            .map(|s| s.tokens().admin.clone())
+            .unwrap_or_default()
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        let mut secrets = vec![self.slack_token()];
+        if let Some(ds) = self.emulator.docspace() {
+            secrets.push(ds.credentials().admin_token.clone());
+        }
+        if let Some(rc) = self.emulator.rocketchat() {
+            secrets.push(rc.credentials().admin_pat.clone());
+        }
+        secrets.retain(|s| !s.is_empty());
+        secrets
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("TEST_SLACK_TOKEN", self.slack_token())
+            .env_remove("UNISESSION_CONFIG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        run(self.command(args)).await
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+async fn run(mut command: Command) -> Run {
+    let output: Output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn assert_one_line_error(run: &Run, code: i32, needle: &str) {
+    assert_eq!(
+        run.code, code,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr, got: {}", run.stderr);
+    assert!(lines[0].starts_with("unisession: "), "{}", lines[0]);
+    assert!(
+        lines[0].contains(needle),
+        "{:?} should mention {needle:?}",
+        lines[0]
+    );
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("backtrace"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_succeeds_and_its_output_names_the_revoked_sessions() {
+    let json = run({
+        let mut c = Command::new(BIN);
+        c.args(["demo", "--format", "json"]).stdin(Stdio::null());
+        c
+    })
+    .await;
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let doc = json.json();
+    assert_eq!(doc["command"], "demo");
+    assert_eq!(doc["report"]["complete"], true);
+    let revoked: Vec<String> = doc["revoked_sessions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ids| {
+            ids.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert!(revoked.len() >= 4, "{revoked:?}");
+    let table = run({
+        let mut c = Command::new(BIN);
+        c.arg("demo").stdin(Stdio::null());
+        c
+    })
+    .await;
+    assert_eq!(table.code, 0);
+    for id in &revoked {
+        assert!(
+            table.stdout.contains(id.as_str()),
+            "the revoked session {id} is named"
+        );
+    }
+    assert!(
+        table
+            .stdout
+            .contains("complete, logged out of every provider")
+    );
+    assert!(
+        table.stdout.contains("unisession config check"),
+        "tells what to do next"
+    );
+    assert!(!table.stdout.contains('\u{1b}'), "no colour codes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_list_shows_what_each_provider_can_list_with_the_right_counts() {
+    let env = Env::start(EmulatorConfig::new().users(4)).await;
+    let all = env
+        .run(&["sessions", "list", "--all", "--format", "json"])
+        .await;
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    let doc = all.json();
+    let count = |name: &str| -> usize {
+        doc["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["provider"] == name)
+            .unwrap()["sessions"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let slack = env.emulator.slack().unwrap();
+    let expected_slack = slack.session_count() - slack.sessions_of(&slack.bot_user_id()).len();
+    assert_eq!(count("slack"), expected_slack);
+    assert_eq!(
+        count("rocketchat"),
+        env.emulator.rocketchat().unwrap().listed_session_count()
+    );
+    let admin = env
+        .emulator
+        .docspace()
+        .unwrap()
+        .credentials()
+        .admin_id
+        .clone();
+    assert_eq!(
+        count("docspace"),
+        env.emulator
+            .docspace()
+            .unwrap()
+            .active_events_of(&admin)
+            .len()
+    );
+    assert_eq!(
+        doc["total"].as_u64().unwrap() as usize,
+        count("slack") + count("rocketchat") + count("docspace")
+    );
+
+    let alice = env.emulator.people()[1].clone();
+    let user = env
+        .run(&[
+            "sessions",
+            "list",
+            "--user",
+            &alice.email,
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(
+        user.code, 1,
+        "DocSpace cannot list another user's sessions: partial"
+    );
+    let doc = user.json();
+    let providers = doc["providers"].as_array().unwrap();
+    let docspace = providers
+        .iter()
+        .find(|p| p["provider"] == "docspace")
+        .unwrap();
+    assert_eq!(docspace["error"]["kind"], "unsupported");
+    let slack_sessions = providers.iter().find(|p| p["provider"] == "slack").unwrap()["sessions"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(slack_sessions, slack.sessions_of(&alice.slack_id).len());
+
+    let by_id = env
+        .run(&[
+            "sessions",
+            "list",
+            "--provider",
+            "slack",
+            "--user-id",
+            &alice.slack_id,
+        ])
+        .await;
+    assert_eq!(by_id.code, 0, "{}", by_id.stderr);
+    for id in slack.sessions_of(&alice.slack_id) {
+        assert!(by_id.stdout.contains(&id.to_string()));
+    }
+    let none = env.run(&["sessions", "list"]).await;
+    assert_one_line_error(&none, 2, "--all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_session_user_and_others_do_what_they_say_and_dry_runs_send_nothing() {
+    let env = Env::start(EmulatorConfig::new().users(4)).await;
+    let slack = env.emulator.slack().unwrap();
+    let alice = env.emulator.people()[1].clone();
+    let session = slack.sessions_of(&alice.slack_id)[0].to_string();
+
+    let before = slack.request_count();
+    let dry = env
+        .run(&[
+            "revoke",
+            "session",
+            "--provider",
+            "slack",
+            &session,
+            "--user-id",
+            &alice.slack_id,
+            "--dry-run",
+        ])
+        .await;
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.contains("would revoke"));
+    assert_eq!(slack.request_count(), before, "a dry run sends nothing");
+
+    let refused = env
+        .run(&[
+            "revoke",
+            "session",
+            "--provider",
+            "slack",
+            &session,
+            "--user-id",
+            &alice.slack_id,
+        ])
+        .await;
+    assert_one_line_error(&refused, 2, "--yes");
+    assert!(
+        slack
+            .sessions_of(&alice.slack_id)
+            .contains(&session.parse().unwrap())
+    );
+
+    let done = env
+        .run(&[
+            "revoke",
+            "session",
+            "--provider",
+            "slack",
+            &session,
+            "--user-id",
+            &alice.slack_id,
+            "--yes",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(done.json()["outcome"]["outcome"], "revoked");
+    assert!(
+        !slack
+            .sessions_of(&alice.slack_id)
+            .contains(&session.parse().unwrap())
+    );
+    let again = env
+        .run(&[
+            "revoke",
+            "session",
+            "--provider",
+            "slack",
+            &session,
+            "--user-id",
+            &alice.slack_id,
+            "--yes",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(again.json()["outcome"]["outcome"], "already_gone");
+
+    // Device scope: only mobile sessions go.
+    let bob = env.emulator.people()[2].clone();
+    let mobile = slack.add_session(&bob.slack_id, true).unwrap();
+    let web = slack.add_session(&bob.slack_id, false).unwrap();
+    let scoped = env
+        .run(&[
+            "revoke",
+            "user",
+            &bob.email,
+            "--provider",
+            "slack",
+            "--scope",
+            "mobile",
+            "--yes",
+        ])
+        .await;
+    assert_eq!(scoped.code, 0, "{}\n{}", scoped.stdout, scoped.stderr);
+    let left = slack.sessions_of(&bob.slack_id);
+    assert!(!left.contains(&mobile) && left.contains(&web));
+
+    // Revoke others: Rocket.Chat keeps only the credential in use.
+    let rc = env.emulator.rocketchat().unwrap();
+    let c = rc.credentials().clone();
+    let others = env
+        .run(&["revoke", "others", "--provider", "rocketchat", "--yes"])
+        .await;
+    assert_eq!(others.code, 0, "{}", others.stderr);
+    assert!(rc.token_is_valid(&c.admin_user_id, &c.admin_pat));
+    assert!(!rc.token_is_valid(&c.admin_user_id, &c.admin_token));
+    let unsupported = env
+        .run(&["revoke", "others", "--provider", "slack", "--yes"])
+        .await;
+    assert_one_line_error(&unsupported, 1, "revoke_other_sessions");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_changes_nothing_and_offboard_logs_the_person_out_everywhere() {
+    let env = Env::start(EmulatorConfig::new().users(4)).await;
+    let alice = env.emulator.people()[2].clone();
+    let slack = env.emulator.slack().unwrap();
+    let rc = env.emulator.rocketchat().unwrap();
+    let before = (
+        slack.sessions_of(&alice.slack_id).len(),
+        rc.live_sessions_of(&alice.rocketchat_id).len(),
+    );
+
+    let plan = env.run(&["plan", &alice.email, "--format", "json"]).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let doc = plan.json();
+    assert_eq!(doc["command"], "plan");
+    let slack_plan = doc["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "slack")
+        .unwrap();
+    assert_eq!(slack_plan["sessions"].as_array().unwrap().len(), before.0);
+    assert_eq!(
+        (
+            slack.sessions_of(&alice.slack_id).len(),
+            rc.live_sessions_of(&alice.rocketchat_id).len()
+        ),
+        before
+    );
+    let dry = env.run(&["offboard", &alice.email, "--dry-run"]).await;
+    assert_eq!(dry.code, 0);
+    assert!(dry.stdout.contains("dry run"));
+
+    let offboard = env
+        .run(&["offboard", &alice.email, "--yes", "--format", "json"])
+        .await;
+    assert_eq!(offboard.code, 0, "{}\n{}", offboard.stdout, offboard.stderr);
+    let doc = offboard.json();
+    assert_eq!(doc["command"], "offboard");
+    assert_eq!(doc["complete"], true);
+    assert_eq!(doc["summary"]["revoked"], 3);
+    assert!(slack.sessions_of(&alice.slack_id).is_empty());
+    assert!(rc.live_sessions_of(&alice.rocketchat_id).is_empty());
+    assert!(
+        env.emulator
+            .docspace()
+            .unwrap()
+            .active_events_of(&alice.docspace_id)
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboard_from_a_text_or_csv_file_uses_the_journal() {
+    let env = Env::start(EmulatorConfig::new().users(6)).await;
+    let people = env.emulator.people()[1..].to_vec();
+    let txt = env.dir.path().join("people.txt");
+    std::fs::write(
+        &txt,
+        format!("# leavers\n{}\n{}\n", people[0].email, people[1].email),
+    )
+    .unwrap();
+    let run1 = env
+        .run(&[
+            "offboard",
+            "--file",
+            txt.to_str().unwrap(),
+            "--journal",
+            env.dir.path().join("a.jsonl").to_str().unwrap(),
+            "--yes",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(run1.code, 0, "{}\n{}", run1.stdout, run1.stderr);
+    let doc = run1.json();
+    assert_eq!(doc["reports"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["complete"], true);
+
+    let csv = env.dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "email,slack\n{},\n,{}\n",
+            people[2].email, people[3].slack_id
+        ),
+    )
+    .unwrap();
+    let run2 = env
+        .run(&["offboard", "--file", csv.to_str().unwrap(), "--yes"])
+        .await;
+    assert_eq!(
+        run2.code, 1,
+        "the id-only row has no email for DocSpace and Rocket.Chat: {}",
+        run2.stdout
+    );
+    assert!(
+        run2.stdout.contains("1 of 2 people complete"),
+        "{}",
+        run2.stdout
+    );
+    assert!(
+        env.emulator
+            .slack()
+            .unwrap()
+            .sessions_of(&people[3].slack_id)
+            .is_empty()
+    );
+
+    let bad = env.dir.path().join("bad.csv");
+    std::fs::write(&bad, "email,jira\na@b.example,1\n").unwrap();
+    let run3 = env
+        .run(&["offboard", "--file", bad.to_str().unwrap(), "--yes"])
+        .await;
+    assert_one_line_error(&run3, 2, "jira");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_check_names_each_credentials_owner_and_a_wrong_token_exits_3() {
+    let env = Env::start(EmulatorConfig::new().users(2)).await;
+    let ok = env.run(&["config", "check", "--format", "json"]).await;
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let doc = ok.json();
+    assert!(
+        doc["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["ok"] == true),
+        "{doc}"
+    );
+    let mut wrong = env.command(&["config", "check"]);
+    wrong.env("TEST_SLACK_TOKEN", "xoxp-not-a-real-one");
+    let wrong = run(wrong).await;
+    assert_eq!(wrong.code, 3, "{}", wrong.stdout);
+    assert!(
+        wrong.stdout.contains("FAILED") && wrong.stdout.contains("invalid_auth"),
+        "{}",
+        wrong.stdout
+    );
+}
+
+async fn with_config(text: &str, args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("unisession.toml");
+    std::fs::write(&config, text).unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .arg("--config")
+        .arg(&config)
+        .args(args)
+        .env_remove("UNISESSION_MISSING")
+        .stdin(Stdio::null());
+    run(command).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_errors_exit_2_with_one_actionable_line() {
+    let cases: [(&str, &str); 7] = [
+        ("this is [ not toml", "not valid TOML"),
+        (
+            "[providers.s]\nkind = \"slack\"\ntoken = \"xoxp-inline\"\n",
+            "providers.s.token: secrets are never written in the configuration file",
+        ),
+        (
+            "[providers.s]\nkind = \"slack\"\ntoken_env = \"UNISESSION_MISSING\"\n",
+            "providers.s.token_env: the environment variable UNISESSION_MISSING is not set",
+        ),
+        (
+            "[providers.s]\nkind = \"slack\"\ntoken_file = \"nope.token\"\n",
+            "providers.s.token_file: cannot read",
+        ),
+        (
+            "[providers.s]\nkind = \"jira\"\n",
+            "providers.s.kind: \"jira\" is not a provider kind",
+        ),
+        (
+            "[providers.s]\nkind = \"slack\"\ntoken_env = \"PATH\"\ncolour = \"blue\"\n",
+            "providers.s.colour: unknown setting",
+        ),
+        (
+            "[providers.d]\nkind = \"docspace\"\nbase_url = \"http://docspace.example.com/\"\ntoken_env = \"PATH\"\n",
+            "clear text",
+        ),
+    ];
+    for (text, needle) in cases {
+        let run = with_config(text, &["config", "check"]).await;
+        assert_one_line_error(&run, 2, needle);
+        assert!(
+            run.stderr.contains("unisession.toml"),
+            "the file is named: {}",
+            run.stderr
+        );
+    }
+    let missing = run({
+        let mut c = Command::new(BIN);
+        c.args([
+            "--config",
+            "/nonexistent/unisession.toml",
+            "plan",
+            "a@b.example",
+        ])
+        .stdin(Stdio::null());
+        c
+    })
+    .await;
+    assert_one_line_error(&missing, 2, "cannot read the configuration");
+    let usage = run({
+        let mut c = Command::new(BIN);
+        c.args(["offboard"]).stdin(Stdio::null());
+        c
+    })
+    .await;
+    assert_eq!(usage.code, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_provider_is_a_partial_failure_with_exit_1() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t"), "xoxp-1-2-3").unwrap();
+    let text = format!(
+        "[providers.slack]\nkind = \"slack\"\nbase_url = \"http://127.0.0.1:{port}/api/\"\ntoken_file = \"{}\"\n",
+        dir.path().join("t").display()
+    );
+    let run = with_config(&text, &["offboard", "someone@corp.example", "--yes"]).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("NOT done in slack") && run.stdout.contains("could not connect"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_file_run_resumes_from_its_journal_and_finishes() {
+    let config = EmulatorConfig::new().users(40).faults(
+        ProviderKind::Slack,
+        Faults::none().with_latency(Duration::from_millis(15)),
+    );
+    let env = Env::start(config).await;
+    let people: Vec<String> = env.emulator.people()[1..]
+        .iter()
+        .map(|p| p.email.clone())
+        .collect();
+    let file = env.dir.path().join("leavers.txt");
+    std::fs::write(&file, people.join("\n")).unwrap();
+    let journal = env.dir.path().join("run.jsonl");
+    let args = [
+        "offboard",
+        "--file",
+        file.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+        "--yes",
+    ];
+    let mut child = env
+        .command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = |path: &Path| {
+        std::fs::read_to_string(path)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while lines(&journal) < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run finished before it could be killed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let written = lines(&journal);
+    assert!(
+        written < people.len() * 3 + 1,
+        "killed midway ({written} lines)"
+    );
+    let rerun = env.run(&args).await;
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    assert!(
+        rerun.stdout.contains(&format!(
+            "{} of {} people complete",
+            people.len(),
+            people.len()
+        )),
+        "{}",
+        rerun.stdout
+    );
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let pairs: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["subject"].as_str().unwrap().to_owned(),
+                v["provider"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<_> = pairs.iter().cloned().collect();
+    assert_eq!(
+        (pairs.len(), unique.len()),
+        (people.len() * 3, people.len() * 3),
+        "one line per pair, none twice"
+    );
+    for person in &env.emulator.people()[1..] {
+        assert!(
+            env.emulator
+                .slack()
+                .unwrap()
+                .sessions_of(&person.slack_id)
+                .is_empty(),
+            "{}",
+            person.email
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_stdout_or_stderr_even_at_trace_level() {
+    let env = Env::start(EmulatorConfig::new().users(3)).await;
+    let alice = env.emulator.people()[1].email.clone();
+    let audit = env.dir.path().join("audit.jsonl");
+    let mut outputs = Vec::new();
+    for args in [
+        vec![
+            "-vvv",
+            "offboard",
+            alice.as_str(),
+            "--yes",
+            "--audit",
+            audit.to_str().unwrap(),
+        ],
+        vec!["-vvv", "sessions", "list", "--all", "--format", "json"],
+        vec!["-vvv", "config", "check"],
+    ] {
+        let mut command = env.command(&args);
+        command.env("RUST_LOG", "trace");
+        let run = run(command).await;
+        assert!(
+            run.stderr.contains("TRACE") || run.stderr.contains("DEBUG"),
+            "logging is on"
+        );
+        outputs.push(run.stdout);
+        outputs.push(run.stderr);
+    }
+    outputs.push(std::fs::read_to_string(&audit).unwrap());
+    use base64::Engine;
+    for secret in env.secrets() {
+        let forms = [
+            secret.clone(),
+            url_encode(&secret),
+            base64::engine::general_purpose::STANDARD.encode(&secret),
+        ];
+        for output in &outputs {
+            for form in &forms {
+                assert!(!output.contains(form.as_str()), "a secret leaked");
+            }
+        }
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulate_runs_in_the_foreground_and_writes_a_working_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["emulate", "--users", "3", "--write-config"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let config = dir.path().join("unisession.toml");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !config.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no configuration was written"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let check = run({
+        let mut c = Command::new(BIN);
+        c.arg("--config")
+            .arg(&config)
+            .args(["config", "check"])
+            .stdin(Stdio::null());
+        c
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
+    assert_eq!(check.stdout.matches(" ok ").count(), 3, "{}", check.stdout);
+}
