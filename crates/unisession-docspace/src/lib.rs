@@ -45,6 +45,8 @@
 #![warn(missing_docs)]
 
 mod config;
+#[doc(hidden)]
+pub mod decode;
 mod errors;
 mod provider;
 mod wire;

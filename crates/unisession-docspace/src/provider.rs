@@ -4,14 +4,13 @@ use std::fmt;
 
 use async_trait::async_trait;
 use base64::Engine;
-use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use unisession_core::{
-    Capabilities, Cursor, Device, DeviceKind, DeviceScope, Error, ErrorKind, ListQuery, Operation,
-    Page, Result, Revocation, Session, SessionId, SessionProvider, SessionRef, UserId, UserRef,
+    Capabilities, DeviceScope, Error, ErrorKind, ListQuery, Operation, Page, Result, Revocation,
+    Session, SessionProvider, SessionRef, UserId, UserRef,
 };
-use unisession_http::{HttpClient, Method, RequestBuilder, Response, decode_json};
+use unisession_http::{HttpClient, Method, RequestBuilder, Response};
 
 use crate::config::{DocSpaceAuth, DocSpaceBuilder};
 use crate::errors::error_for;
@@ -54,18 +53,6 @@ impl fmt::Display for DocSpaceProvider {
     }
 }
 
-fn parse_date(value: &serde_json::Value) -> Option<DateTime<Utc>> {
-    let text = match value {
-        serde_json::Value::String(s) => s.as_str(),
-        // The spec's ApiDateTime object, should a server ever send it.
-        serde_json::Value::Object(map) => map.get("utcTime")?.as_str()?,
-        _ => return None,
-    };
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
-}
-
 fn check_email(email: &str) -> Result<()> {
     let e = email.trim();
     let ok = !e.is_empty()
@@ -91,13 +78,6 @@ fn set_cookie_token(response: &Response) -> Option<SecretString> {
         .filter_map(|pair| pair.trim().strip_prefix("asc_auth_key="))
         .find(|token| !token.is_empty())
         .map(|token| SecretString::from(token.to_owned()))
-}
-
-fn no_result() -> Error {
-    Error::new(
-        ErrorKind::Provider,
-        "DocSpace answered without a result: it swallowed an error, so nothing may have been done",
-    )
 }
 
 impl DocSpaceProvider {
@@ -240,23 +220,12 @@ impl DocSpaceProvider {
 
     /// The `response` of a successful envelope (`None` where the server sent none).
     fn decode<T: DeserializeOwned>(&self, response: &Response) -> Result<Option<T>> {
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(error_for(status, response.body()).with_retries(response.retries()));
-        }
-        let envelope: wire::Envelope<T> = decode_json(response.body()).map_err(|why| {
-            // A truncated or garbled body is worth another try; a wrong shape is not.
-            let temporary = !why.starts_with("unexpected JSON shape");
-            Error::new(
-                ErrorKind::Decode,
-                format!("could not decode the answer of {}: {why}", response.route()),
-            )
-            .with_temporary(temporary)
-        })?;
-        if envelope.status != 0 {
-            return Err(error_for(400, response.body()));
-        }
-        Ok(envelope.response)
+        crate::decode::envelope(
+            response.route(),
+            response.status().as_u16(),
+            response.body(),
+        )
+        .map_err(|e| e.with_retries(response.retries()))
     }
 
     /// `PUT logoutallchangepassword`: logs the caller out of every session and returns
@@ -269,47 +238,7 @@ impl DocSpaceProvider {
             .map_err(|e| self.fail(e, None))?;
         self.decode::<String>(&response)
             .map_err(|e| self.fail(e, None))?
-            .ok_or_else(|| self.fail(no_result(), None))
-    }
-
-    fn session_from(&self, c: wire::Connection, current: i32) -> Session {
-        let browser = c.browser.clone().filter(|b| !b.is_empty());
-        let kind = if c.mobile {
-            DeviceKind::Mobile
-        } else if browser.as_deref().is_some_and(|b| b.contains("Desktop")) {
-            DeviceKind::Desktop
-        } else {
-            DeviceKind::Browser
-        };
-        let mut device = Device::new(kind);
-        device.name = browser.clone();
-        device.os = c.platform.clone().filter(|p| !p.is_empty());
-        device.client = browser;
-        let mut session = Session::new(
-            SessionId::new(c.id.to_string()),
-            UserId::new(c.user_id.clone()),
-            self.name.clone(),
-        )
-        .with_device(device)
-        .with_current(current != 0 && c.id == current);
-        session.ip = c.ip.clone().filter(|ip| !ip.is_empty());
-        let place: Vec<&str> = [c.city.as_deref(), c.country.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty())
-            .collect();
-        if !place.is_empty() {
-            session.location = Some(place.join(", "));
-        }
-        session.created_at = c.date.as_ref().and_then(parse_date);
-        session.extra.insert("tenant_id".into(), c.tenant_id.into());
-        if let Some(date) = c.date {
-            session.extra.insert("date".into(), date);
-        }
-        if let Some(page) = c.page {
-            session.extra.insert("page".into(), page.into());
-        }
-        session
+            .ok_or_else(|| self.fail(crate::decode::no_result(), None))
     }
 }
 
@@ -340,32 +269,14 @@ impl SessionProvider for DocSpaceProvider {
             .send(|| self.http.request(Method::GET, CONNECTIONS))
             .await
             .map_err(|e| self.fail(e, op))?;
-        let connections: wire::ActiveConnections = self
-            .decode(&response)
-            .map_err(|e| self.fail(e, op))?
-            .ok_or_else(|| self.fail(no_result(), op))?;
-        let current = connections.login_event;
-        let mut items: Vec<wire::Connection> = connections
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            // id 0 is the synthetic entry standing for a request without a login event.
-            .filter(|c| c.id > 0 && below.is_none_or(|b| c.id < b))
-            .collect();
-        items.sort_by_key(|c| std::cmp::Reverse(c.id));
-        let limit = query.limit.map_or(usize::MAX, |l| l as usize);
-        let more = items.len() > limit;
-        items.truncate(limit);
-        let next = if more {
-            items.last().map(|c| Cursor::new(c.id.to_string()))
-        } else {
-            None
-        };
-        let sessions = items
-            .into_iter()
-            .map(|c| self.session_from(c, current))
-            .collect();
-        Ok(Page::new(sessions, next))
+        crate::decode::connections(
+            &self.name,
+            response.status().as_u16(),
+            response.body(),
+            below,
+            query.limit,
+        )
+        .map_err(|e| self.fail(e.with_retries(response.retries()), op))
     }
 
     /// `PUT logout/{loginEventId}`: `true` is `Revoked`; `false` (unknown or closed,
@@ -398,7 +309,7 @@ impl SessionProvider for DocSpaceProvider {
         {
             Some(true) => Ok(Revocation::revoked(1)),
             Some(false) => Ok(Revocation::AlreadyGone),
-            None => Err(self.fail(no_result(), op)),
+            None => Err(self.fail(crate::decode::no_result(), op)),
         }
     }
 
@@ -452,7 +363,7 @@ impl SessionProvider for DocSpaceProvider {
             .map_err(|e| self.fail(e, op))?
         {
             Some(_) => Ok(Revocation::revoked_unknown_count()),
-            None => Err(self.fail(no_result(), op)),
+            None => Err(self.fail(crate::decode::no_result(), op)),
         }
     }
 
@@ -469,17 +380,7 @@ impl SessionProvider for DocSpaceProvider {
             })
             .await
             .map_err(|e| self.fail(e, op))?;
-        if response.status() == 404 {
-            return Ok(None);
-        }
-        let employee: wire::Employee = self
-            .decode(&response)
-            .map_err(|e| self.fail(e, op))?
-            .ok_or_else(|| self.fail(no_result(), op))?;
-        let mut user = UserRef::new(UserId::new(employee.id));
-        user.email = employee.email;
-        user.name = employee.display_name;
-        user.active = employee.status.map(|s| s == 1);
-        Ok(Some(user))
+        crate::decode::employee(response.status().as_u16(), response.body())
+            .map_err(|e| self.fail(e.with_retries(response.retries()), op))
     }
 }

@@ -76,6 +76,8 @@
 #![warn(missing_docs)]
 
 mod config;
+#[doc(hidden)]
+pub mod decode;
 mod errors;
 mod provider;
 mod twofactor;

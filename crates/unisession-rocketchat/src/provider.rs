@@ -4,14 +4,12 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use unisession_core::{
-    Capabilities, Cursor, Device, DeviceKind, DeviceScope, Error, ErrorKind, ListQuery, Operation,
-    Page, Result, Revocation, Session, SessionId, SessionProvider, SessionProviderExt, SessionRef,
-    UserId, UserRef,
+    Capabilities, DeviceScope, Error, ErrorKind, ListQuery, Operation, Page, Result, Revocation,
+    Session, SessionId, SessionProvider, SessionProviderExt, SessionRef, UserId, UserRef,
 };
 use unisession_http::{HttpClient, Method, RequestBuilder, Response, decode_json};
 
@@ -83,10 +81,6 @@ impl fmt::Display for RocketChatProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)
     }
-}
-
-fn is_sessions_route(route: &str) -> bool {
-    route.starts_with("api/v1/sessions/")
 }
 
 fn failure_of(response: &Response) -> wire::Failure {
@@ -331,66 +325,12 @@ impl RocketChatProvider {
 
     /// Decodes a successful answer, or maps the failure.
     fn decode<T: DeserializeOwned>(&self, response: &Response) -> Result<T> {
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(
-                error_for(status, response.body(), is_sessions_route(response.route()))
-                    .with_retries(response.retries()),
-            );
-        }
-        response.json()
-    }
-
-    fn session_from(&self, item: wire::SessionItem) -> Session {
-        let device = item.device.map(|d| {
-            let kind = match d.kind.as_deref() {
-                Some("browser") => DeviceKind::Browser,
-                Some(k) if k.starts_with("mobile") => DeviceKind::Mobile,
-                Some(k) if k.starts_with("desktop") => DeviceKind::Desktop,
-                _ => DeviceKind::Unknown,
-            };
-            let mut device = Device::new(kind);
-            device.name = d.name.clone().filter(|n| !n.is_empty());
-            device.os = d.os.as_ref().and_then(|os| {
-                let parts: Vec<&str> = [os.name.as_deref(), os.version.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                (!parts.is_empty()).then(|| parts.join(" "))
-            });
-            device.client = match (
-                d.name.as_deref(),
-                d.long_version.as_deref().or(d.version.as_deref()),
-            ) {
-                (Some(name), Some(version)) if !name.is_empty() => {
-                    Some(format!("{name} {version}"))
-                }
-                (Some(name), _) if !name.is_empty() => Some(name.to_owned()),
-                _ => None,
-            };
-            device
-        });
-        let mut session = Session::new(
-            SessionId::new(item.session_id),
-            UserId::new(item.user_id),
-            self.name.clone(),
+        crate::decode::answer(
+            response.route(),
+            response.status().as_u16(),
+            response.body(),
         )
-        .with_device(device.unwrap_or_default())
-        .with_current(item.current.unwrap_or(false));
-        session.ip = item.ip.filter(|ip| !ip.is_empty());
-        session.created_at = item
-            .login_at
-            .as_deref()
-            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
-            .map(|at| at.with_timezone(&Utc));
-        if let Some(host) = item.host {
-            session.extra.insert("host".into(), host.into());
-        }
-        if let Some(user) = item.user.and_then(|u| serde_json::to_value(u).ok()) {
-            session.extra.insert("user".into(), user);
-        }
-        session
+        .map_err(|e| e.with_retries(response.retries()))
     }
 
     fn check_session_id(&self, id: &SessionId, op: Operation) -> Result<()> {
@@ -560,18 +500,15 @@ impl SessionProvider for RocketChatProvider {
             })
             .await
             .map_err(|e| self.fail(e, op))?;
-        let page: wire::SessionPage = self.decode(&response).map_err(|e| self.fail(e, op))?;
-        let received = page.sessions.len() as u64;
-        let next = offset + received;
-        let items = page
-            .sessions
-            .into_iter()
-            .filter(|s| query.user.as_ref().is_none_or(|u| u.as_str() == s.user_id))
-            .map(|s| self.session_from(s))
-            .collect();
-        let next_cursor =
-            (received > 0 && next < page.total).then(|| Cursor::new(next.to_string()));
-        Ok(Page::new(items, next_cursor).with_total(page.total))
+        crate::decode::session_page(
+            &self.name,
+            route,
+            response.status().as_u16(),
+            response.body(),
+            offset,
+            query.user.as_ref(),
+        )
+        .map_err(|e| self.fail(e.with_retries(response.retries()), op))
     }
 
     /// `sessions/logout` (workspace) or `sessions/logout.me` (own). A 404 "Session not

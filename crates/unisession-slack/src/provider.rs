@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use unisession_core::{
-    Capabilities, Cursor, Device, DeviceKind, DeviceScope, Error, ErrorKind, ListQuery, Operation,
-    Page, Result, Revocation, Session, SessionId, SessionProvider, SessionRef, UserId, UserRef,
+    Capabilities, DeviceScope, Error, ErrorKind, ListQuery, Operation, Page, Result, Revocation,
+    Session, SessionProvider, SessionRef, UserId, UserRef,
 };
 use unisession_http::{HttpClient, Method, Response, decode_json};
 
@@ -209,18 +209,8 @@ impl SlackProvider {
             .idempotent(true)
             .send()
             .await?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            let temporary = status >= 500;
-            return Err(Error::new(
-                ErrorKind::Provider,
-                format!("{method} answered HTTP {status}; Slack answers 200 or 429, so a proxy or the base URL is at fault"),
-            )
-            .with_status(status)
-            .with_temporary(temporary)
-            .with_retries(response.retries()));
-        }
-        let envelope: wire::Envelope = response.json()?;
+        let envelope = crate::decode::envelope(method, response.status().as_u16(), response.body())
+            .map_err(|e| e.with_retries(response.retries()))?;
         if let Some(meta) = &envelope.response_metadata {
             if !meta.warnings.is_empty() {
                 tracing::warn!(provider = %self.name, method, warnings = ?meta.warnings, "Slack sent warnings");
@@ -241,7 +231,7 @@ impl SlackProvider {
     ) -> Result<(wire::Envelope, T)> {
         let (envelope, response) = self.call(method, tier, form).await?;
         if !envelope.ok {
-            return Err(envelope_error(&envelope));
+            return Err(crate::decode::envelope_error(&envelope));
         }
         let body = decode_json(response.body()).map_err(|why| {
             Error::new(
@@ -250,49 +240,6 @@ impl SlackProvider {
             )
         })?;
         Ok((envelope, body))
-    }
-
-    fn session_from(&self, item: wire::ActiveSession) -> Session {
-        let details = item
-            .recent
-            .clone()
-            .or_else(|| item.created.clone())
-            .unwrap_or_default();
-        let kind = match details
-            .os
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("ios" | "android" | "ipados") => DeviceKind::Mobile,
-            _ => DeviceKind::Unknown,
-        };
-        let mut device = Device::new(kind);
-        device.name = details.device_hardware.clone();
-        device.os = match (&details.os, &details.os_version) {
-            (Some(os), Some(version)) => Some(format!("{os} {version}")),
-            (Some(os), None) => Some(os.clone()),
-            _ => None,
-        };
-        device.client = details.slack_client_version.clone();
-        let mut session = Session::new(
-            SessionId::new(item.session_id.to_string()),
-            UserId::new(item.user_id),
-            self.name.clone(),
-        )
-        .with_device(device);
-        session.ip = details.ip.clone();
-        if let Some(team) = item.team_id {
-            session.extra.insert("team_id".into(), team.into());
-        }
-        for (key, value) in [("created", &item.created), ("recent", &item.recent)] {
-            if let Some(value) = value {
-                if let Ok(json) = serde_json::to_value(value) {
-                    session.extra.insert(key.into(), json);
-                }
-            }
-        }
-        session
     }
 
     /// One `resetBulk` call for a chunk, with every user's outcome. Users Slack names
@@ -328,7 +275,7 @@ impl SlackProvider {
             }
         };
         if envelope.error.as_deref() != Some("failed_for_some_users") {
-            let error = self.fail(envelope_error(&envelope), op);
+            let error = self.fail(crate::decode::envelope_error(&envelope), op);
             return chunk
                 .iter()
                 .map(|u| (u.clone(), Err(error.clone())))
@@ -486,15 +433,6 @@ fn user_ids(chunk: &[UserId]) -> String {
     serde_json::to_string(&ids).unwrap_or_default()
 }
 
-fn envelope_error(envelope: &wire::Envelope) -> Error {
-    let code = envelope.error.as_deref().unwrap_or("unknown_error");
-    api_error(
-        code,
-        envelope.needed.as_deref(),
-        envelope.provided.as_deref(),
-    )
-}
-
 #[async_trait]
 impl SessionProvider for SlackProvider {
     fn capabilities(&self) -> &Capabilities {
@@ -524,28 +462,18 @@ impl SessionProvider for SlackProvider {
             }
             _ => false,
         };
-        let (envelope, list): (_, wire::SessionList) = match self
-            .call_ok("admin.users.session.list", Tier::Two, &form)
+        let (_, response) = self
+            .call("admin.users.session.list", Tier::Two, &form)
             .await
-        {
-            Ok(answer) => answer,
-            Err(e) if e.code() == Some("no_active_sessions") => return Ok(Page::last(Vec::new())),
-            Err(e) => return Err(self.fail(e, op)),
-        };
-        let items = list
-            .active_sessions
-            .into_iter()
-            .filter(|s| {
-                server_filter || query.user.as_ref().is_none_or(|u| u.as_str() == s.user_id)
-            })
-            .map(|s| self.session_from(s))
-            .collect();
-        let next = envelope
-            .response_metadata
-            .and_then(|m| m.next_cursor)
-            .filter(|c| !c.is_empty())
-            .map(Cursor::new);
-        Ok(Page::new(items, next))
+            .map_err(|e| self.fail(e, op))?;
+        let mut page = crate::decode::session_page(&self.name, 200, response.body())
+            .map_err(|e| self.fail(e, op))?;
+        if !server_filter {
+            if let Some(user) = &query.user {
+                page.items.retain(|s| &s.user == user);
+            }
+        }
+        Ok(page)
     }
 
     /// `admin.users.session.invalidate` with `user_id` and the integer `session_id`.
@@ -604,25 +532,11 @@ impl SessionProvider for SlackProvider {
         let op = Some(Operation::FindUser);
         check_email(email).map_err(|e| self.fail(e, op))?;
         let form = [("email", email.trim().to_owned())];
-        match self
-            .call_ok::<wire::Lookup>("users.lookupByEmail", Tier::Three, &form)
+        let (_, response) = self
+            .call("users.lookupByEmail", Tier::Three, &form)
             .await
-        {
-            Ok((_, lookup)) => {
-                let user = lookup.user;
-                let profile = user.profile.unwrap_or(wire::Profile {
-                    email: None,
-                    real_name: None,
-                });
-                let mut found =
-                    UserRef::new(UserId::new(user.id)).with_active(!user.deleted.unwrap_or(false));
-                found.email = profile.email;
-                found.name = user.real_name.or(profile.real_name);
-                Ok(Some(found))
-            }
-            Err(e) if e.code() == Some("users_not_found") => Ok(None),
-            Err(e) => Err(self.fail(e, op)),
-        }
+            .map_err(|e| self.fail(e, op))?;
+        crate::decode::lookup(200, response.body()).map_err(|e| self.fail(e, op))
     }
 
     /// `admin.users.session.resetBulk` in chunks of up to 1000 users: each user is

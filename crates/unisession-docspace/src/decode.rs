@@ -1,0 +1,218 @@
+//! Decoding DocSpace's answers: the functions the adapter itself decodes with,
+//! public so fuzzers and benchmarks reach the same code. Every input, however
+//! malformed, gives a value or a typed [`Error`], never a panic.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use unisession_core::{
+    Cursor, Device, DeviceKind, Error, ErrorKind, Page, Result, Session, SessionId, UserId, UserRef,
+};
+use unisession_http::decode_json;
+
+use crate::wire;
+
+/// The error of a failed answer (status, then the error envelope); see `errors.rs`.
+pub use crate::errors::error_for as error;
+
+/// The `response` of a success envelope, `None` where the server sent none.
+pub(crate) fn envelope<T: DeserializeOwned>(
+    route: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<Option<T>> {
+    if status != 200 {
+        return Err(error(status, body));
+    }
+    // The status first: a failed validation comes as a 200 whose `response` is a
+    // problem description, not the expected value.
+    let envelope: wire::Envelope<serde_json::Value> = decode_json(body).map_err(|why| {
+        // A truncated or garbled body is worth another try; a wrong shape is not.
+        let temporary = !why.starts_with("unexpected JSON shape");
+        Error::new(
+            ErrorKind::Decode,
+            format!("could not decode the answer of {route}: {why}"),
+        )
+        .with_temporary(temporary)
+    })?;
+    if envelope.status != 0 {
+        return Err(error(400, body));
+    }
+    envelope
+        .response
+        .map(|value| {
+            // serde's own message could quote the value: keep it out of the error.
+            serde_json::from_value(value).map_err(|_| {
+                Error::new(
+                    ErrorKind::Decode,
+                    format!("could not decode the answer of {route}: unexpected JSON shape"),
+                )
+            })
+        })
+        .transpose()
+}
+
+pub(crate) fn no_result() -> Error {
+    Error::new(
+        ErrorKind::Provider,
+        "DocSpace answered without a result: it swallowed an error, so nothing may have been done",
+    )
+}
+
+/// One page of `GET security/activeconnections`: the sessions below the id `below`
+/// (the cursor), newest first, at most `limit`; the synthetic item `id 0` skipped.
+pub fn connections(
+    provider: &str,
+    status: u16,
+    body: &[u8],
+    below: Option<i32>,
+    limit: Option<u32>,
+) -> Result<Page<Session>> {
+    let connections: wire::ActiveConnections =
+        envelope("security/activeconnections", status, body)?.ok_or_else(no_result)?;
+    let current = connections.login_event;
+    let mut items: Vec<wire::Connection> = connections
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.id > 0 && below.is_none_or(|b| c.id < b))
+        .collect();
+    items.sort_by_key(|c| std::cmp::Reverse(c.id));
+    let limit = limit.map_or(usize::MAX, |l| l as usize);
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more {
+        items.last().map(|c| Cursor::new(c.id.to_string()))
+    } else {
+        None
+    };
+    Ok(Page::new(
+        items
+            .into_iter()
+            .map(|c| session_from(provider, c, current))
+            .collect(),
+        next,
+    ))
+}
+
+/// The answer of `GET people/email`: 404 is `None`.
+pub fn employee(status: u16, body: &[u8]) -> Result<Option<UserRef>> {
+    if status == 404 {
+        return Ok(None);
+    }
+    let employee: wire::Employee = envelope("people/email", status, body)?.ok_or_else(no_result)?;
+    let mut user = UserRef::new(UserId::new(employee.id));
+    user.email = employee.email;
+    user.name = employee.display_name;
+    user.active = employee.status.map(|s| s == 1);
+    Ok(Some(user))
+}
+
+fn parse_date(value: &serde_json::Value) -> Option<DateTime<Utc>> {
+    let text = match value {
+        serde_json::Value::String(s) => s.as_str(),
+        // The spec's ApiDateTime object, should a server ever send it.
+        serde_json::Value::Object(map) => map.get("utcTime")?.as_str()?,
+        _ => return None,
+    };
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn session_from(provider: &str, c: wire::Connection, current: i32) -> Session {
+    let browser = c.browser.clone().filter(|b| !b.is_empty());
+    let kind = if c.mobile {
+        DeviceKind::Mobile
+    } else if browser.as_deref().is_some_and(|b| b.contains("Desktop")) {
+        DeviceKind::Desktop
+    } else {
+        DeviceKind::Browser
+    };
+    let mut device = Device::new(kind);
+    device.name = browser.clone();
+    device.os = c.platform.clone().filter(|p| !p.is_empty());
+    device.client = browser;
+    let mut session = Session::new(
+        SessionId::new(c.id.to_string()),
+        UserId::new(c.user_id.clone()),
+        provider,
+    )
+    .with_device(device)
+    .with_current(current != 0 && c.id == current);
+    session.ip = c.ip.clone().filter(|ip| !ip.is_empty());
+    let place: Vec<&str> = [c.city.as_deref(), c.country.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !place.is_empty() {
+        session.location = Some(place.join(", "));
+    }
+    session.created_at = c.date.as_ref().and_then(parse_date);
+    session.extra.insert("tenant_id".into(), c.tenant_id.into());
+    if let Some(date) = c.date {
+        session.extra.insert("date".into(), date);
+    }
+    if let Some(page) = c.page {
+        session.extra.insert("page".into(), page.into());
+    }
+    session
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_researched_example_decodes_with_its_quirks() {
+        let body = br#"{"response":{"loginEvent":48211,"items":[
+            {"id":48211,"tenantId":1,"userId":"aae1e103-bca5-9fa1-ba8c-42058b4abf28","mobile":false,"ip":"203.0.113.7","country":"Germany","city":"Berlin","browser":"Chrome 126","platform":"Windows 10","date":"2025-03-10T14:22:31.0000000+01:00","page":"https://portal.example.com/login"},
+            {"id":47990,"tenantId":1,"userId":"aae1e103-bca5-9fa1-ba8c-42058b4abf28","mobile":true,"ip":"2001","country":"","city":"","browser":"Mobile Safari 17","platform":"iOS 17 Apple iPhone","date":"2025-03-08T09:01:12.0000000+01:00"},
+            {"id":0,"tenantId":0,"userId":"00000000-0000-0000-0000-000000000000","date":"2025-03-08T09:01:12.0000000Z"}]},
+            "count":1,"links":[],"status":0,"statusCode":200}"#;
+        let page = connections("docspace", 200, body, None, None).unwrap();
+        assert_eq!(page.items.len(), 2, "the synthetic id 0 is skipped");
+        assert!(page.items[0].current && !page.items[1].current);
+        assert_eq!(
+            page.items[0].created_at.unwrap().to_rfc3339(),
+            "2025-03-10T13:22:31+00:00"
+        );
+        assert_eq!(
+            page.items[1].ip.as_deref(),
+            Some("2001"),
+            "a truncated IPv6 stays text"
+        );
+        assert_eq!(page.items[1].device.kind, DeviceKind::Mobile);
+        assert_eq!(page.items[0].location.as_deref(), Some("Berlin, Germany"));
+        let first = connections("docspace", 200, body, None, Some(1)).unwrap();
+        assert_eq!(first.next_cursor, Some(Cursor::new("48211")));
+        let rest = connections("docspace", 200, body, Some(48211), Some(1)).unwrap();
+        assert_eq!(rest.items[0].id.as_str(), "47990");
+        assert_eq!(rest.next_cursor, None);
+    }
+
+    #[test]
+    fn a_failed_validation_in_a_200_and_an_empty_401_are_typed() {
+        let body = br#"{"response":{"title":"One or more validation errors occurred.","errors":{"Email":["bad"]}},"status":1,"statusCode":400}"#;
+        assert_eq!(
+            employee(200, body).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            connections("docspace", 401, b"", None, None)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Unauthenticated
+        );
+        assert_eq!(employee(404, b"").unwrap(), None);
+        let err = connections(
+            "docspace",
+            200,
+            br#"{"response":{"loginEvent":1,"items":[{"id":"#,
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert!(err.kind() == ErrorKind::Decode && err.is_temporary());
+    }
+}
