@@ -36,6 +36,13 @@ pub mod fleet;
 #[cfg(feature = "emulator")]
 pub mod emulated;
 
+/// The transport settings the adapters' builders take: retry policy and pacing
+/// (with any adapter feature).
+#[cfg(any(feature = "docspace", feature = "rocketchat", feature = "slack"))]
+pub mod http {
+    pub use unisession_http::{Rate, RetryConfig};
+}
+
 /// The emulators (feature `emulator`).
 #[cfg(feature = "emulator")]
 pub use unisession_emulator as emulator;

@@ -125,6 +125,14 @@ impl Default for RocketChatConfig {
 
 type Hash = [u8; 32];
 
+/// What `sessions/list*` show: per login token its most recent doc, not logged out
+/// (`by_token`), and those docs newest login first (`order`).
+#[derive(Debug, Clone, Default)]
+struct Listing {
+    order: Vec<u32>,
+    by_token: HashMap<Hash, u32>,
+}
+
 fn hash_token(token: &str) -> Hash {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -192,8 +200,8 @@ struct Data {
     tokens: HashMap<Hash, TokenMeta>,
     sessions: Vec<SessionDoc>,
     by_session_id: HashMap<[u8; 17], u32>,
-    /// One doc per login token (its most recent), not logged out, newest login first.
-    order: Option<Vec<u32>>,
+    /// What the listings show, cached until a session is added.
+    listing: Option<Arc<Listing>>,
     outbox: Vec<(String, String)>,
     rng: fastrand::Rng,
     session_seq: u64,
@@ -331,7 +339,7 @@ impl RocketChat {
             tokens: HashMap::new(),
             sessions: Vec::new(),
             by_session_id: HashMap::new(),
-            order: None,
+            listing: None,
             outbox: Vec::new(),
             rng: fastrand::Rng::with_seed(seed ^ 0x5E5510),
             session_seq: 0,
@@ -499,10 +507,11 @@ impl RocketChat {
         let Some(&index) = data.by_id.get(user) else {
             return Vec::new();
         };
-        let order = data.order().to_vec();
-        order
-            .into_iter()
-            .map(|i| &data.sessions[i as usize])
+        let listing = data.listing();
+        listing
+            .order
+            .iter()
+            .map(|&i| &data.sessions[i as usize])
             .filter(|d| d.user == index)
             .map(|d| d.session_id().to_owned())
             .collect()
@@ -511,15 +520,16 @@ impl RocketChat {
     /// Every session `sessions/list.all` shows, in its order.
     pub(crate) fn listed_sessions(&self) -> Vec<String> {
         let mut data = self.data();
-        let order = data.order().to_vec();
-        order
-            .into_iter()
-            .map(|i| data.sessions[i as usize].session_id().to_owned())
+        let listing = data.listing();
+        listing
+            .order
+            .iter()
+            .map(|&i| data.sessions[i as usize].session_id().to_owned())
             .collect()
     }
 
     pub(crate) fn listed_session_count(&self) -> usize {
-        self.data().order().len()
+        self.data().listing().order.len()
     }
 
     pub(crate) fn token_valid(&self, user: &str, token: &str) -> bool {
@@ -631,7 +641,7 @@ impl Data {
         let index = self.sessions.len() as u32;
         self.by_session_id.entry(doc.session_id).or_insert(index);
         self.sessions.push(doc);
-        self.order = None;
+        self.listing = None;
     }
 
     /// A DDP login with a resume token: registers the token and records a session.
@@ -687,10 +697,10 @@ impl Data {
                 .is_some_and(|t| t.user == doc.user)
     }
 
-    /// The listing order: per login token its most recent doc, logged-out docs
-    /// excluded, newest first. Cached until the next change.
-    fn order(&mut self) -> &[u32] {
-        if self.order.is_none() {
+    /// The listing: per login token its most recent doc, logged-out docs excluded,
+    /// newest first. Cached; logouts update it in place, new sessions rebuild it.
+    fn listing(&mut self) -> Arc<Listing> {
+        if self.listing.is_none() {
             let mut latest: HashMap<Hash, u32> = HashMap::new();
             for (i, doc) in self.sessions.iter().enumerate() {
                 if doc.logout_at.is_some() {
@@ -705,11 +715,53 @@ impl Data {
                     })
                     .or_insert(i as u32);
             }
-            let mut order: Vec<u32> = latest.into_values().collect();
-            order.sort_by_key(|&i| (std::cmp::Reverse(self.sessions[i as usize].login_at), i));
-            self.order = Some(order);
+            let mut order: Vec<u32> = latest.values().copied().collect();
+            order.sort_by_key(|&i| self.listing_key(i));
+            self.listing = Some(Arc::new(Listing {
+                order,
+                by_token: latest,
+            }));
         }
-        self.order.as_deref().unwrap_or_default()
+        self.listing.clone().unwrap_or_default()
+    }
+
+    fn listing_key(&self, i: u32) -> (std::cmp::Reverse<i64>, u32) {
+        (std::cmp::Reverse(self.sessions[i as usize].login_at), i)
+    }
+
+    /// Drops the listed doc of `token` (logged out now), found by binary search.
+    fn unlist_token(&mut self, user: u32, token: &Hash) {
+        let Some(&i) = self.listing.as_ref().and_then(|l| l.by_token.get(token)) else {
+            return;
+        };
+        if self.sessions[i as usize].user != user {
+            return;
+        }
+        let key = self.listing_key(i);
+        let Some(listing) = self.listing.as_mut() else {
+            return;
+        };
+        let listing = Arc::make_mut(listing);
+        listing.by_token.remove(token);
+        let sessions = &self.sessions;
+        if let Ok(at) = listing.order.binary_search_by_key(&key, |&j| {
+            (std::cmp::Reverse(sessions[j as usize].login_at), j)
+        }) {
+            listing.order.remove(at);
+        }
+    }
+
+    /// Drops the listed docs `gone` selects (all of them logged out now).
+    fn unlist(&mut self, gone: impl Fn(&SessionDoc) -> bool) {
+        let Some(listing) = self.listing.as_mut() else {
+            return;
+        };
+        let listing = Arc::make_mut(listing);
+        let sessions = &self.sessions;
+        listing.order.retain(|&i| !gone(&sessions[i as usize]));
+        listing
+            .by_token
+            .retain(|_, &mut i| !gone(&sessions[i as usize]));
     }
 
     /// `Users.unsetOneLoginToken` + `Sessions.logoutByloginTokenAndUserId`.
@@ -726,7 +778,7 @@ impl Data {
             doc.logout_at = Some(now);
             doc.logout_by = Some(by);
         }
-        self.order = None;
+        self.unlist_token(user, &token);
     }
 
     fn device_json(&self, doc: &SessionDoc) -> Option<Value> {
@@ -1392,7 +1444,8 @@ fn list_page(rc: &RocketChat, ctx: &Ctx, paging: Paging, populated: bool) -> Res
             .map(|(i, _)| i as u32)
             .collect();
     }
-    let order = data.order().to_vec();
+    let listing = data.listing();
+    let order = &listing.order;
     let matches = |data: &Data, doc: &SessionDoc| {
         (populated || doc.user == caller)
             && filter.as_ref().is_none_or(|f| {
@@ -1515,12 +1568,23 @@ async fn sessions_info_admin(
     // aggregateSessionsAndPopulate({search: sessionId, count: 1}): logged-out docs
     // excluded; the id is matched case-insensitively against the search term, so a
     // part of an id (or a user id) finds the newest session containing it.
-    let order = data.order().to_vec();
+    let listing = data.listing();
+    // An exact, listed session id first: 17 random characters occur in no other
+    // search term, so this is the scan's answer, found without scanning.
+    let exact = <[u8; 17]>::try_from(session_id.as_bytes())
+        .ok()
+        .and_then(|key| data.by_session_id.get(&key))
+        .and_then(|&i| listing.by_token.get(&data.sessions[i as usize].token))
+        .map(|&i| &data.sessions[i as usize])
+        .filter(|d| d.session_id() == session_id);
     let needle = session_id.to_lowercase();
-    let found = order
-        .into_iter()
-        .map(|i| &data.sessions[i as usize])
-        .find(|d| data.search_term(d).to_lowercase().contains(&needle));
+    let found = exact.or_else(|| {
+        listing
+            .order
+            .iter()
+            .map(|&i| &data.sessions[i as usize])
+            .find(|d| data.search_term(d).to_lowercase().contains(&needle))
+    });
     match found {
         None => ctx.finish(not_found("Session not found")),
         Some(doc) => {
@@ -1665,7 +1729,7 @@ async fn users_logout(
             doc.logout_at = Some(now);
             doc.logout_by = Some(ctx.user);
         }
-        data.order = None;
+        data.unlist(|d| d.user == target);
     }
     let mut body = Map::new();
     body.insert(

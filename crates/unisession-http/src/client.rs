@@ -607,34 +607,51 @@ impl RequestBuilder {
             elapsed_ms = tracing::field::Empty,
         );
         let deadline = Instant::now() + inner.total_timeout;
-        tokio::time::timeout_at(deadline, self.run(&url, deadline).instrument(span))
-            .await
-            .unwrap_or_else(|_| {
-                Err(client.error(
-                    ErrorKind::Timeout,
-                    format!(
-                        "gave up after the total timeout of {:?}",
-                        inner.total_timeout
-                    ),
-                ))
-            })
+        self.run(&url, deadline).instrument(span).await
     }
 
+    /// The attempts, within `deadline`. One timer per attempt (a timer costs more
+    /// than anything else the client does on loopback); waits for pacing, a budget
+    /// or a permit only arm one when they really wait.
     async fn run(self, url: &Url, deadline: Instant) -> Result<Response> {
         let inner = &self.client.inner;
         let mut retries = 0u32;
         let budget_key = (self.method.clone(), self.route);
         loop {
-            inner.pacer.wait(self.class).await;
-            inner.spend_budget(&budget_key).await;
-            let started = Instant::now();
-            let attempt = {
-                let _permit = inner.permits.acquire().await.map_err(|_| {
-                    self.client
-                        .error(ErrorKind::Transport, "the client was shut down")
-                })?;
-                self.attempt(url).await
+            let waited = tokio::time::timeout_at(deadline, async {
+                inner.pacer.wait(self.class).await;
+                inner.spend_budget(&budget_key).await;
+                inner.permits.acquire().await
+            })
+            .await;
+            let permit = match waited {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => {
+                    return Err(self
+                        .client
+                        .error(ErrorKind::Transport, "the client was shut down"));
+                }
+                Err(_) => return Err(self.total_timeout(retries)),
             };
+            let started = Instant::now();
+            let attempt_deadline = (started + inner.request_timeout).min(deadline);
+            let attempt = match tokio::time::timeout_at(attempt_deadline, self.attempt(url)).await {
+                Ok(attempt) => attempt,
+                Err(_) if attempt_deadline == deadline => {
+                    return Err(self.total_timeout(retries));
+                }
+                Err(_) => Err(Failure {
+                    error: self.client.error(
+                        ErrorKind::Timeout,
+                        format!(
+                            "{} {}: timed out (no full answer within {:?})",
+                            self.method, self.route, inner.request_timeout
+                        ),
+                    ),
+                    kind: FailureKind::Timeout,
+                }),
+            };
+            drop(permit);
             let span = tracing::Span::current();
             span.record("attempt", retries + 1);
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
@@ -687,6 +704,18 @@ impl RequestBuilder {
             }
             tokio::time::sleep(wait).await;
         }
+    }
+
+    fn total_timeout(&self, retries: u32) -> Error {
+        self.client
+            .error(
+                ErrorKind::Timeout,
+                format!(
+                    "gave up after the total timeout of {:?}",
+                    self.client.inner.total_timeout
+                ),
+            )
+            .with_retries(retries)
     }
 
     /// The outcome once retrying stops: a rate limit becomes `RateLimited`, another
@@ -756,8 +785,7 @@ impl RequestBuilder {
         let mut request = inner
             .client
             .request(self.method.clone(), url.clone())
-            .headers(self.headers.clone())
-            .timeout(inner.request_timeout);
+            .headers(self.headers.clone());
         if let Some((body, content_type)) = &self.body {
             request = request
                 .header(CONTENT_TYPE, *content_type)
