@@ -500,6 +500,28 @@ async fn many_people_use_the_bulk_call_and_end_clean() {
         .filter(|r| r.path.ends_with("resetBulk"))
         .count();
     assert_eq!(bulk_calls, 1, "Slack takes everyone in one resetBulk");
+    let listings = emulator
+        .slack()
+        .unwrap()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("admin.users.session.list"))
+        .count();
+    assert!(
+        listings <= 3,
+        "the queued job is verified with listings of everyone, not one per person: {listings}"
+    );
+    for r in &report.reports {
+        let slack = r.providers.iter().find(|p| p.provider == "slack").unwrap();
+        assert_eq!(
+            slack.outcome,
+            ProviderOutcome::Queued {
+                verified: Verification::Verified
+            },
+            "{}",
+            r.subject
+        );
+    }
     assert_eq!(
         report.summary.queued,
         people.len(),

@@ -411,3 +411,178 @@ async fn lookups_go_through_find_user_and_explicit_ids_win() {
         }
     ));
 }
+
+/// Bulk-capable, over an in-memory provider; its bulk call leaves `spared` alone yet
+/// reports it revoked. Records each listing's user filter.
+#[derive(Debug)]
+struct LyingBulk {
+    inner: Arc<InMemoryProvider>,
+    caps: Capabilities,
+    spared: UserId,
+    hide_total: bool,
+    listings: std::sync::Mutex<Vec<Option<UserId>>>,
+}
+
+impl std::fmt::Display for LyingBulk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bulk")
+    }
+}
+
+#[async_trait::async_trait]
+impl unisession::SessionProvider for LyingBulk {
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+    async fn list_sessions(&self, q: &unisession::ListQuery) -> unisession::Result<Page<Session>> {
+        self.listings.lock().unwrap().push(q.user.clone());
+        let mut page = self.inner.list_sessions(q).await?;
+        if self.hide_total {
+            page.total = None;
+        }
+        Ok(page)
+    }
+    async fn revoke_session(&self, s: &unisession::SessionRef) -> unisession::Result<Revocation> {
+        self.inner.revoke_session(s).await
+    }
+    async fn revoke_user_sessions(
+        &self,
+        u: &UserId,
+        scope: unisession::DeviceScope,
+    ) -> unisession::Result<Revocation> {
+        self.inner.revoke_user_sessions(u, scope).await
+    }
+    async fn revoke_users_sessions(
+        &self,
+        users: &[UserId],
+        scope: unisession::DeviceScope,
+    ) -> unisession::Result<Vec<(UserId, unisession::Result<Revocation>)>> {
+        let mut results = Vec::new();
+        for user in users {
+            let result = if *user == self.spared {
+                Ok(Revocation::revoked(2))
+            } else {
+                self.inner.revoke_user_sessions(user, scope).await
+            };
+            results.push((user.clone(), result));
+        }
+        Ok(results)
+    }
+}
+
+/// `leavers` people to offboard and `bystanders` others, two sessions each, pages of
+/// `page` sessions; the third leaver is spared by the lying bulk call.
+fn lying_bulk(
+    leavers: usize,
+    bystanders: usize,
+    page: u32,
+    hide_total: bool,
+) -> (Arc<LyingBulk>, Vec<UserId>) {
+    let mut caps = InMemoryProvider::full_capabilities();
+    caps.bulk_revoke_users = Some(100);
+    caps.max_page_size = Some(page);
+    let inner = Arc::new(
+        InMemoryProvider::builder()
+            .capabilities(caps.clone())
+            .page_size(page as usize)
+            .build(),
+    );
+    let mut users = Vec::new();
+    for i in 0..leavers + bystanders {
+        let user = inner.add_user(format!("p{i}@corp.example"), format!("P {i}"));
+        inner.add_session(&user, DeviceKind::Browser);
+        inner.add_session(&user, DeviceKind::Mobile);
+        users.push(user);
+    }
+    users.truncate(leavers);
+    let provider = Arc::new(LyingBulk {
+        inner,
+        caps,
+        spared: users[2].clone(),
+        hide_total,
+        listings: Default::default(),
+    });
+    (provider, users)
+}
+
+#[tokio::test]
+async fn a_bulk_revocation_is_verified_with_one_listing_of_everyone_and_a_lie_is_caught() {
+    let (provider, leavers) = lying_bulk(20, 5, 100, true);
+    let fleet = Fleet::builder()
+        .provider("bulk", provider.clone())
+        .build()
+        .unwrap();
+    let subjects: Vec<Subject> = leavers
+        .iter()
+        .map(|u| Subject::ids([("bulk", u.clone())]))
+        .collect();
+    let report = fleet
+        .offboard_many(&subjects, None, &OffboardOptions::default())
+        .await
+        .unwrap();
+    for (report, user) in report.reports.iter().zip(&leavers) {
+        let expected = if *user == leavers[2] {
+            Verification::StillActive { remaining: 2 }
+        } else {
+            Verification::Verified
+        };
+        assert_eq!(
+            report.providers[0].outcome,
+            ProviderOutcome::Revoked {
+                count: Some(2),
+                verified: expected
+            },
+            "{user}"
+        );
+    }
+    let listings = provider.listings.lock().unwrap().clone();
+    assert_eq!(
+        listings,
+        vec![None],
+        "50 sessions fit one page: one listing instead of 20"
+    );
+}
+
+#[tokio::test]
+async fn a_listing_longer_than_the_people_to_check_gives_way_to_one_listing_each() {
+    // 4 leavers, 60 bystanders, 5 sessions a page: everyone is 26 pages, more than 4.
+    // Without a total the workspace listing stops at its budget (4 pages); with one,
+    // the first page tells it is too long.
+    for (hide_total, workspace_pages) in [(true, 4), (false, 1)] {
+        let (provider, leavers) = lying_bulk(4, 60, 5, hide_total);
+        let fleet = Fleet::builder()
+            .provider("bulk", provider.clone())
+            .build()
+            .unwrap();
+        let subjects: Vec<Subject> = leavers
+            .iter()
+            .map(|u| Subject::ids([("bulk", u.clone())]))
+            .collect();
+        let report = fleet
+            .offboard_many(&subjects, None, &OffboardOptions::default())
+            .await
+            .unwrap();
+        let verified: Vec<_> = report
+            .reports
+            .iter()
+            .map(|r| r.providers[0].outcome.verification().cloned())
+            .collect();
+        assert_eq!(
+            verified,
+            vec![
+                Some(Verification::Verified),
+                Some(Verification::Verified),
+                Some(Verification::StillActive { remaining: 2 }),
+                Some(Verification::Verified),
+            ]
+        );
+        let listings = provider.listings.lock().unwrap().clone();
+        let everyone = listings.iter().filter(|u| u.is_none()).count();
+        let mut per_person: Vec<UserId> = listings.into_iter().flatten().collect();
+        per_person.sort();
+        let mut expected = leavers.clone();
+        expected.sort();
+        assert_eq!(everyone, workspace_pages, "hide_total: {hide_total}");
+        assert_eq!(per_person, expected, "then each person is listed alone");
+    }
+}

@@ -218,54 +218,54 @@ impl Run<'_> {
                     per_user.extend(users.iter().map(|u| (u.clone(), Err(error.clone()))))
                 }
             }
-            // Verify everyone of the chunk concurrently (queued jobs are polled).
-            let verified: Vec<(String, ProviderReport)> = futures::stream::iter(group.iter())
-                .map(|(subject, user, resolve_retries, started)| {
+            let outcomes: Vec<Result<Revocation, unisession_core::Error>> = group
+                .iter()
+                .map(|(subject, user, ..)| {
                     let outcome = per_user.remove(user).unwrap_or_else(|| {
                         Err(unisession_core::Error::new(
                             unisession_core::ErrorKind::Provider,
                             "the bulk call gave no outcome for this user",
                         ))
                     });
-                    async move {
-                        let key = subject.key();
-                        let record = AuditRecord::new(
-                            &entry.name,
-                            "revoke_users_sessions",
-                            &key,
-                            outcome.as_ref().map_or("failed", revocation_name),
-                        );
-                        fleet.audit(record, Some(user), outcome.as_ref().err(), 0);
-                        let (final_outcome, verify_retries) = match outcome {
-                            Err(e) => (failed(&e), 0),
-                            Ok(revocation) => {
-                                let queued = revocation == Revocation::Queued;
-                                let (verified, r) =
-                                    track_retries(fleet.verify_user(entry, subject, user, queued))
-                                        .await;
-                                (outcome_of(revocation, verified), r)
-                            }
-                        };
-                        let report = report(
-                            entry,
-                            Some(user.clone()),
-                            final_outcome,
-                            resolve_retries + verify_retries,
-                            *started,
-                        );
-                        (key, report)
-                    }
+                    let record = AuditRecord::new(
+                        &entry.name,
+                        "revoke_users_sessions",
+                        &subject.key(),
+                        outcome.as_ref().map_or("failed", revocation_name),
+                    );
+                    fleet.audit(record, Some(user), outcome.as_ref().err(), 0);
+                    outcome
                 })
-                .buffer_unordered(self.options.concurrency)
-                .collect()
+                .collect();
+            let to_verify: Vec<(&Subject, &UserId, bool)> = group
+                .iter()
+                .zip(&outcomes)
+                .filter_map(|((subject, user, ..), outcome)| {
+                    let revocation = outcome.as_ref().ok()?;
+                    Some((*subject, user, *revocation == Revocation::Queued))
+                })
+                .collect();
+            let mut verified = fleet
+                .verify_group(entry, &to_verify, self.options.concurrency)
                 .await;
-            for (key, report) in verified {
-                let subject = group
-                    .iter()
-                    .find(|(s, ..)| s.key() == key)
-                    .map(|(s, ..)| *s)
-                    .expect("from the group");
-                done.push((key, self.finish(subject, report)?));
+            for ((subject, user, resolve_retries, started), outcome) in group.iter().zip(outcomes) {
+                let (final_outcome, verify_retries) = match outcome {
+                    Err(e) => (failed(&e), 0),
+                    Ok(revocation) => {
+                        let (verification, retries) = verified
+                            .remove(user)
+                            .expect("every revoked user is verified");
+                        (outcome_of(revocation, verification), retries)
+                    }
+                };
+                let report = report(
+                    entry,
+                    Some(user.clone()),
+                    final_outcome,
+                    resolve_retries + verify_retries,
+                    *started,
+                );
+                done.push((subject.key(), self.finish(subject, report)?));
             }
         }
         Ok(done)
