@@ -1,8 +1,10 @@
 //! Rate-limited bulk: offboard 1,000 people on Slack with its published limits
 //! enforced (Tier 2 for the session methods, Tier 3 for the email lookup), and 1,000
 //! on Rocket.Chat with its API rate limiter applied to administrators too, each with
-//! the fleet's defaults. Windows run `--time-scale` times faster than real time; the
-//! adapters' pacing is told the same scale.
+//! the fleet's defaults. Windows run faster than real time (Slack 40×, Rocket.Chat
+//! 200× by default); the adapters' pacing is told the same scale. Slack's scale is
+//! kept low enough that its pacing intervals (32 ms for Tier 3 at 40×) dwarf the
+//! runtime's 1 ms timer resolution, which real time (1.3 s) never notices.
 //!
 //! Printed per provider: the wall time against the minimum the limits allow for the
 //! calls made (for each rate-limited method, calls ÷ allowed rate; the largest wins
@@ -10,7 +12,7 @@
 //! outcomes. Targets: within 10 % of that minimum, under 1 % of calls answered 429,
 //! no failed person.
 //!
-//! `cargo bench --bench bulk [-- --people 1000 --time-scale 200]`
+//! `cargo bench --bench bulk [-- --people 1000 --slack-scale 40 --rocketchat-scale 200]`
 
 mod support;
 
@@ -27,14 +29,17 @@ use unisession::fleet::{Fleet, OffboardOptions, Subject};
 fn main() {
     support::serve_if_child();
     let people: usize = support::arg("people", 1000);
-    let scale: f64 = support::arg("time-scale", 200.0);
+    let scales = [
+        ("slack", support::arg("slack-scale", 40.0)),
+        ("rocketchat", support::arg("rocketchat-scale", 200.0)),
+    ];
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     emit(json!({"bench": "bulk", "machine": support::machine()}));
     let mut summary = Vec::new();
-    for provider in ["slack", "rocketchat"] {
+    for (provider, scale) in scales {
         let mut spec = Spec::new(&[provider], people, 3);
         spec.enforce_limits = Some(scale);
         spec.rate_limit_admins = true;
@@ -53,20 +58,21 @@ fn main() {
             "real_time_equivalent_s": figures.wall.as_secs_f64() * scale,
             "met": figures.over() <= 0.10 && figures.share_429() < 0.01 && figures.failed == 0,
         }));
-        summary.push((provider, figures));
+        summary.push((provider, scale, figures));
     }
     println!();
     println!(
-        "Rate-limited bulk: {people} people per provider, limits enforced at {scale}x real time"
+        "Rate-limited bulk: {people} people per provider, limits enforced faster than real time"
     );
     println!(
-        "{:<11} {:>8} {:>9} {:>7} {:>7} {:>6} {:>7}  bound by",
-        "provider", "wall s", "minimum s", "over", "calls", "429s", "failed"
+        "{:<11} {:>6} {:>8} {:>9} {:>7} {:>7} {:>6} {:>7}  bound by",
+        "provider", "scale", "wall s", "minimum s", "over", "calls", "429s", "failed"
     );
-    for (provider, f) in &summary {
+    for (provider, scale, f) in &summary {
         println!(
-            "{:<11} {:>8.2} {:>9.2} {:>6.1}% {:>7} {:>6} {:>7}  {} (real time: {:.0} min)",
+            "{:<11} {:>5}× {:>8.2} {:>9.2} {:>6.1}% {:>7} {:>6} {:>7}  {} (real time: {:.0} min)",
             provider,
+            scale,
             f.wall.as_secs_f64(),
             f.minimum.as_secs_f64(),
             f.over() * 100.0,
@@ -143,6 +149,9 @@ async fn run(provider: &str, emulator: &EmulatorProcess, scale: f64) -> Figures 
     for r in &report.reports {
         for p in &r.providers {
             *outcomes.entry(p.outcome.name().to_owned()).or_default() += 1;
+            if p.outcome.verification() == Some(&unisession::Verification::Verified) {
+                *outcomes.entry("verified".to_owned()).or_default() += 1;
+            }
         }
     }
     let failed = outcomes.get("failed").copied().unwrap_or(0);

@@ -72,6 +72,11 @@ impl Rate {
     pub fn period(&self) -> Duration {
         self.period
     }
+
+    /// The requests allowed back to back.
+    pub fn burst(&self) -> u32 {
+        self.burst.get()
+    }
 }
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;

@@ -39,6 +39,18 @@ impl Tier {
             Tier::Four => 100,
         }
     }
+
+    /// The default pacing: [`DEFAULT_PACE`] of the limit, with a burst of half the
+    /// headroom that leaves (at least 1). The burst lets a request that the timer
+    /// woke late keep its slot instead of pushing every later one back; burst and
+    /// pace together stay within the limit in any minute (Tier 3: 2 + 47.5 < 50).
+    pub fn default_rate(self) -> Rate {
+        let limit = self.per_minute();
+        let headroom = f64::from(limit) * (1.0 - DEFAULT_PACE);
+        Rate::per_minute(limit)
+            .scaled(DEFAULT_PACE)
+            .with_burst((headroom / 2.0).floor() as u32 + 1)
+    }
 }
 
 const TIERS: [Tier; 3] = [Tier::Two, Tier::Three, Tier::Four];
@@ -280,12 +292,35 @@ impl SlackBuilder {
                 .iter()
                 .find(|(t, _)| *t == tier)
                 .map(|(_, r)| *r)
-                .unwrap_or_else(|| {
-                    Rate::per_minute(tier.per_minute()).scaled(DEFAULT_PACE * self.time_scale)
-                });
+                .unwrap_or_else(|| tier.default_rate().scaled(self.time_scale));
             http = http.pace(tier.class(), rate);
         }
         let http = http.build()?;
         Ok(SlackProvider::from_parts(self, http))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_pacing_stays_within_each_tier_in_any_minute() {
+        for (tier, burst) in [(Tier::Two, 1), (Tier::Three, 2), (Tier::Four, 3)] {
+            let rate = tier.default_rate();
+            assert_eq!(rate.burst(), burst, "{tier:?}");
+            // GCRA: the burst at once, then one per interval; count a full minute.
+            let minute = Duration::from_secs(60);
+            let most =
+                u128::from(rate.burst() - 1) + minute.as_nanos() / rate.interval().as_nanos() + 1;
+            assert!(
+                most <= u128::from(tier.per_minute()),
+                "{tier:?}: {most} in a minute"
+            );
+            assert!(
+                most >= u128::from(tier.per_minute()) * 9 / 10,
+                "{tier:?}: {most} wastes the limit"
+            );
+        }
     }
 }
