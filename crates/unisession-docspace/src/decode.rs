@@ -70,9 +70,15 @@ pub fn connections(
     let connections: wire::ActiveConnections =
         envelope("security/activeconnections", status, body)?.ok_or_else(no_result)?;
     let current = connections.login_event;
-    let mut items: Vec<wire::Connection> = connections
-        .items
-        .unwrap_or_default()
+    // The caller's own connection is always listed: an answer without a list is broken,
+    // and reading it as "no sessions" would prove a revocation that did not happen.
+    let Some(items) = connections.items else {
+        return Err(Error::new(
+            ErrorKind::Decode,
+            "the answer of security/activeconnections has no items list",
+        ));
+    };
+    let mut items: Vec<wire::Connection> = items
         .into_iter()
         .filter(|c| c.id > 0 && below.is_none_or(|b| c.id < b))
         .collect();

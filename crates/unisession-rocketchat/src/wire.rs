@@ -31,9 +31,8 @@ pub struct Details {
 /// number of items.
 #[derive(Debug, Deserialize)]
 pub struct SessionPage {
-    #[serde(default)]
+    /// Always sent (empty when there is nothing): without it, an answer proves nothing.
     pub sessions: Vec<SessionItem>,
-    #[serde(default)]
     pub total: u64,
 }
 

@@ -83,7 +83,7 @@ async fn no_token_password_hash_or_code_appears_in_any_output() {
     );
     assert!(
         traces.contains("x-2fa") || traces.contains("retry") || traces.contains("status=400"),
-        "the challenge was traced"
+        "the challenge was traced: {traces}"
     );
     outputs.push(traces);
     let digest = password_digest(&SecretString::from(c.admin_password.clone()))

@@ -28,10 +28,10 @@ pub struct ResponseMetadata {
     pub messages: Vec<String>,
 }
 
-/// `admin.users.session.list`.
+/// `admin.users.session.list`. `active_sessions` is required (an empty result is the
+/// `no_active_sessions` error): an `ok` answer without it proves nothing.
 #[derive(Debug, Deserialize)]
 pub struct SessionList {
-    #[serde(default)]
     pub active_sessions: Vec<ActiveSession>,
 }
 
