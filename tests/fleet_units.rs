@@ -228,6 +228,56 @@ async fn temporary_failures_are_retried_and_permanent_ones_are_not() {
 }
 
 #[tokio::test]
+async fn a_truncated_answer_is_retried_even_after_the_transport_retried_something_else() {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    let outcome = |first: Error| {
+        let mut provider = mock(caps.clone());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        provider
+            .expect_revoke_user_sessions()
+            .returning(move |_, _| {
+                if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Err(first.clone())
+                } else {
+                    Ok(Revocation::revoked(1))
+                }
+            });
+        (provider, calls)
+    };
+    // A 429 retried by the transport, then a body cut short: the transport cannot
+    // retry a decoding failure, so the fleet does.
+    let truncated = Error::new(ErrorKind::Decode, "truncated JSON")
+        .with_temporary(true)
+        .with_retries(1);
+    // A 503 the transport already retried to its limit: not multiplied.
+    let exhausted = Error::new(ErrorKind::Provider, "HTTP 503")
+        .with_temporary(true)
+        .with_retries(3);
+    let (cut, cut_calls) = outcome(truncated);
+    let (down, down_calls) = outcome(exhausted);
+    let fleet = Fleet::builder()
+        .provider("cut", Arc::new(cut))
+        .provider("down", Arc::new(down))
+        .build()
+        .unwrap();
+    let report = fleet
+        .offboard(&Subject::ids([("cut", "U1"), ("down", "U1")]))
+        .await;
+    assert_eq!(cut_calls.load(Ordering::SeqCst), 2);
+    assert!(matches!(
+        report.providers[0].outcome,
+        ProviderOutcome::Revoked { .. }
+    ));
+    assert_eq!(down_calls.load(Ordering::SeqCst), 1);
+    assert!(matches!(
+        report.providers[1].outcome,
+        ProviderOutcome::Failed { .. }
+    ));
+}
+
+#[tokio::test]
 async fn a_queued_revocation_is_verified_once_the_job_has_run() {
     let mut caps = Capabilities::none();
     caps.revoke_user_sessions = true;

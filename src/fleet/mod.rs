@@ -254,8 +254,9 @@ impl Fleet {
     }
 
     /// Runs `step`, trying again (with backoff) while it fails with a temporary error
-    /// the transport has not already retried (a truncated answer, say): errors that
-    /// outlasted the transport's own retries are not multiplied.
+    /// the transport could not retry itself: a truncated answer (the transport does
+    /// not decode), or a temporary error it did not retry. Errors that outlasted the
+    /// transport's own retries are not multiplied.
     async fn with_retries<T, F, Fut>(&self, mut step: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -264,7 +265,11 @@ impl Fleet {
         let mut attempt = 0;
         loop {
             match step().await {
-                Err(e) if e.is_temporary() && e.retries() == 0 && attempt < self.step_retries => {
+                Err(e)
+                    if e.is_temporary()
+                        && (e.kind() == ErrorKind::Decode || e.retries() == 0)
+                        && attempt < self.step_retries =>
+                {
                     attempt += 1;
                     record_retry();
                     let wait = e
