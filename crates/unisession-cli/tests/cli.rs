@@ -1,146 +1,14 @@
 //! The `unisession` command as a user runs it: the real binary, against emulators
 //! the test starts, through a configuration file the test writes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use unisession::emulator::{Emulator, EmulatorConfig, Faults, ProviderKind};
-
-const BIN: &str = env!("CARGO_BIN_EXE_unisession");
-
-struct Env {
-    emulator: Emulator,
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Env {
-    /// Emulators and a configuration for them. These emulators enforce no rate
-    /// limit, so the configuration runs the pacing 1000 times faster (`time_scale`).
-    async fn start(config: EmulatorConfig) -> Self {
-        let emulator = Emulator::start(config).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let mut toml = String::new();
-        if let Some(ds) = emulator.docspace() {
-            std::fs::write(
-                dir.path().join("docspace.token"),
-                &ds.credentials().admin_token,
-            )
-            .unwrap();
-            toml += &format!(
-                "[providers.docspace]\nkind = \"docspace\"\nbase_url = \"{}\"\nauth = \"personal_token\"\ntoken_file = \"docspace.token\"\ntime_scale = 1000\n\n",
-                ds.base_url()
-            );
-        }
-        if let Some(rc) = emulator.rocketchat() {
-            std::fs::write(
-                dir.path().join("rocketchat.token"),
-                &rc.credentials().admin_pat,
-            )
-            .unwrap();
-            toml += &format!(
-                "[providers.rocketchat]\nkind = \"rocketchat\"\nbase_url = \"{}\"\nuser_id = \"{}\"\ntoken_file = \"rocketchat.token\"\n\n",
-                rc.base_url(),
-                rc.credentials().admin_user_id
-            );
-        }
-        if let Some(slack) = emulator.slack() {
-            toml += &format!(
-                "[providers.slack]\nkind = \"slack\"\nbase_url = \"{}\"\ntoken_env = \"TEST_SLACK_TOKEN\"\ntime_scale = 1000\n",
-                slack.base_url()
-            );
-        }
-        let config = dir.path().join("unisession.toml");
-        std::fs::write(&config, toml).unwrap();
-        Self {
-            emulator,
-            dir,
-            config,
-        }
-    }
-
-    fn slack_token(&self) -> String {
-        self.emulator
-            .slack()
-            .map(|s| s.tokens().admin.clone())
-            .unwrap_or_default()
-    }
-
-    fn secrets(&self) -> Vec<String> {
-        let mut secrets = vec![self.slack_token()];
-        if let Some(ds) = self.emulator.docspace() {
-            secrets.push(ds.credentials().admin_token.clone());
-        }
-        if let Some(rc) = self.emulator.rocketchat() {
-            secrets.push(rc.credentials().admin_pat.clone());
-        }
-        secrets.retain(|s| !s.is_empty());
-        secrets
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .env("TEST_SLACK_TOKEN", self.slack_token())
-            .env_remove("UNISESSION_CONFIG")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null());
-        command
-    }
-
-    async fn run(&self, args: &[&str]) -> Run {
-        run(self.command(args)).await
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
-    }
-}
-
-async fn run(mut command: Command) -> Run {
-    let output: Output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn assert_one_line_error(run: &Run, code: i32, needle: &str) {
-    assert_eq!(
-        run.code, code,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "one line on stderr, got: {}", run.stderr);
-    assert!(lines[0].starts_with("unisession: "), "{}", lines[0]);
-    assert!(
-        lines[0].contains(needle),
-        "{:?} should mention {needle:?}",
-        lines[0]
-    );
-    assert!(
-        !run.stderr.contains("panicked") && !run.stderr.contains("backtrace"),
-        "{}",
-        run.stderr
-    );
-}
+use common::{BIN, Env, Run, assert_one_line_error, run, url_encode};
+use unisession::emulator::{EmulatorConfig, Faults, ProviderKind};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_succeeds_and_its_output_names_the_revoked_sessions() {
@@ -771,18 +639,6 @@ async fn no_secret_reaches_stdout_or_stderr_even_at_trace_level() {
             }
         }
     }
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
