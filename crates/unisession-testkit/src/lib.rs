@@ -7,6 +7,8 @@
 //! stands in; the test `excerpts_match_the_official_specs` keeps it in step.
 #![warn(missing_docs)]
 
+pub mod hostile;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -1,0 +1,142 @@
+//! A corpus of hostile identifiers and emails: path traversal, encoded separators,
+//! CR/LF and NUL, 10,000-character strings, Unicode confusables and controls, JSON,
+//! query and header injection. Each payload comes alone and behind the prefixes of
+//! real-looking ids, so that validation by prefix or length is exercised too.
+
+/// The payloads. Some contain NUL, which no command line can carry: see
+/// [`fits_argv`].
+pub fn payloads() -> Vec<String> {
+    let mut payloads: Vec<String> = [
+        // Path traversal and separators, raw and encoded.
+        "../",
+        "../../etc/passwd",
+        "..%2F..%2Fadmin",
+        "%2e%2e%2f",
+        "%2E%2E/",
+        "..\\..\\",
+        "/",
+        "//",
+        "/api/v1/users.logout",
+        "%2F",
+        "%252F",
+        "a/b",
+        "a%2Fb",
+        ";",
+        "a;b=c",
+        // Query and fragment injection.
+        "?",
+        "?user_id=W1",
+        "&user_id=W1",
+        "&session_id=1",
+        "#",
+        "#frag",
+        "=",
+        // NUL and line breaks, raw and encoded.
+        "\0",
+        "%00",
+        "a\0b",
+        "\r\n",
+        "\n",
+        "\r",
+        "%0d%0a",
+        "\r\nX-Injected: 1",
+        "\nSet-Cookie: a=b",
+        "%0d%0aX-Injected:%201",
+        "\u{85}",
+        "\u{2028}",
+        // JSON, NoSQL, SQL, template and markup injection.
+        "\"",
+        "\\",
+        "\",\"userId\":\"admin",
+        "{\"$ne\":null}",
+        "[]",
+        "{}",
+        "null",
+        "'; DROP TABLE users; --",
+        "<script>alert(1)</script>",
+        "${jndi:ldap://x/a}",
+        "{{7*7}}",
+        "%s%s%s%n",
+        // Regular-expression metacharacters (a server may search with them).
+        "*",
+        ".*",
+        "^.*$",
+        "(a+)+$",
+        "[a-z]",
+        // Blank and dots.
+        "",
+        " ",
+        "\t",
+        ".",
+        "..",
+        " W1 ",
+        // Unicode: confusables, full-width, direction overrides, invisibles, case folds.
+        "W\u{0406}",
+        "\u{0410}dmin",
+        "\u{FF35}\u{FF11}",
+        "\u{202E}gnp.exe",
+        "a\u{200B}b",
+        "\u{FEFF}",
+        "\u{1F980}",
+        "\u{0130}",
+        "\u{00DF}",
+        "\u{FB03}",
+        "e\u{0301}",
+        "\u{FFFD}",
+        "\u{E000}",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    payloads.push("x".repeat(10_000));
+    payloads.push("%".repeat(300));
+    payloads.push("../".repeat(200));
+    payloads.push("\u{1F980}".repeat(2_500));
+    payloads
+}
+
+/// Ids: each payload alone and behind a prefix shaped like a real id of each
+/// provider (Slack, Rocket.Chat, DocSpace) or a plain number.
+pub fn ids() -> Vec<String> {
+    let prefixes = [
+        "",
+        "W0123ABCD",
+        "rbAXPnMktTFbNpwtJ",
+        "aae1e103-bca5-9fa1-ba8c-42058b4abf28",
+        "123",
+    ];
+    let payloads = payloads();
+    let mut ids: Vec<String> = prefixes
+        .iter()
+        .flat_map(|prefix| payloads.iter().map(move |p| format!("{prefix}{p}")))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Emails: payloads in the local part, in the domain, around a whole address, and
+/// alone.
+pub fn emails() -> Vec<String> {
+    let payloads = payloads();
+    let mut emails: Vec<String> = payloads
+        .iter()
+        .flat_map(|p| {
+            [
+                format!("{p}@corp.example"),
+                format!("alice{p}@corp.example"),
+                format!("alice@corp.example{p}"),
+                format!("alice@{p}.example"),
+                p.clone(),
+            ]
+        })
+        .collect();
+    emails.sort();
+    emails.dedup();
+    emails
+}
+
+/// Whether a string can travel as a command-line argument (no NUL).
+pub fn fits_argv(s: &str) -> bool {
+    !s.contains('\0')
+}
