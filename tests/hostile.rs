@@ -162,7 +162,7 @@ async fn hostile_ids_and_emails_get_a_typed_error_or_a_well_formed_request() {
                 round_trips += 1;
                 let known = match field.as_str() {
                     "email" => emails.iter().any(|e| e.trim() == value),
-                    _ => ids.iter().any(|i| *i == value),
+                    _ => ids.contains(&value),
                 };
                 assert!(
                     known,
