@@ -158,7 +158,7 @@ async fn hostile_ids_and_emails_get_a_typed_error_or_a_well_formed_request() {
             );
         }
         for request in &requests {
-            for (field, value) in carried(request) {
+            for (field, value) in hostile::carried(request) {
                 round_trips += 1;
                 let known = match field.as_str() {
                     "email" => emails.iter().any(|e| e.trim() == value),
@@ -173,7 +173,7 @@ async fn hostile_ids_and_emails_get_a_typed_error_or_a_well_formed_request() {
         }
         let problems: Vec<_> = nonconforming(Spec::get(provider), &requests)
             .into_iter()
-            .filter(|(label, why)| !known_departure(provider, label, why))
+            .filter(|(label, why)| !hostile::known_departure(provider, label, why))
             .collect();
         assert!(problems.is_empty(), "{provider:?}: {problems:#?}");
     }
@@ -182,56 +182,6 @@ async fn hostile_ids_and_emails_get_a_typed_error_or_a_well_formed_request() {
         round_trips >= 200,
         "hostile values reached the wire and came back intact: {round_trips}"
     );
-}
-
-/// The values a request carries from the caller's input, decoded: the query
-/// parameters and form fields named for an email or a user or session id, and the
-/// same in a JSON body.
-fn carried(request: &Request) -> Vec<(String, String)> {
-    const INPUT: [&str; 5] = ["email", "user_id", "userId", "sessionId", "session_id"];
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let form = |text: &str| -> Vec<(String, String)> {
-        url::form_urlencoded::parse(text.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
-    };
-    if let Some(query) = &request.query {
-        pairs.extend(form(query));
-    }
-    let content_type = request
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if content_type.starts_with("application/x-www-form-urlencoded") {
-        pairs.extend(form(&request.body));
-    } else if let Ok(serde_json::Value::Object(body)) = serde_json::from_str(&request.body) {
-        pairs.extend(
-            body.into_iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned()))),
-        );
-    }
-    pairs.retain(|(k, _)| INPUT.contains(&k.as_str()));
-    pairs
-}
-
-/// Where the official Slack spec (2020) no longer describes what Slack serves (see
-/// the research notes): `admin.users.session.list` came later, `users.lookupByEmail`
-/// is described for GET while every Web API method takes a POST form, and
-/// `invalidate` takes `user_id` where the spec still requires `team_id`. Those
-/// requests are checked field by field in [`carried`] instead.
-fn known_departure(provider: Provider, label: &str, why: &[String]) -> bool {
-    provider == Provider::Slack
-        && match label {
-            "POST /api/admin.users.session.list" | "POST /api/users.lookupByEmail" => {
-                why == ["no operation of the spec matches"]
-            }
-            "POST /api/admin.users.session.invalidate" => {
-                why == ["required form field team_id missing"]
-            }
-            _ => false,
-        }
 }
 
 fn percent_decode(s: &str) -> String {

@@ -159,3 +159,157 @@ async fn an_offboarding_killed_three_times_resumes_to_exactly_one_outcome_per_pa
         );
     }
 }
+
+/// Everybody's sessions in every provider, from the emulators' state.
+fn state(env: &Env) -> Vec<(String, usize)> {
+    let e = &env.emulator;
+    e.people()
+        .iter()
+        .flat_map(|p| {
+            [
+                (
+                    format!("docspace {}", p.email),
+                    e.docspace().unwrap().active_events_of(&p.docspace_id).len(),
+                ),
+                (
+                    format!("rocketchat {}", p.email),
+                    e.rocketchat()
+                        .unwrap()
+                        .live_sessions_of(&p.rocketchat_id)
+                        .len(),
+                ),
+                (
+                    format!("slack {}", p.email),
+                    e.slack().unwrap().sessions_of(&p.slack_id).len(),
+                ),
+            ]
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_ids_and_emails_through_the_cli_are_refused_or_sent_intact() {
+    use futures::StreamExt;
+    use unisession_testkit::{Provider, Request, Spec, hostile, nonconforming};
+
+    let env = Env::start(EmulatorConfig::new().users(5).log_capacity(100_000)).await;
+    let before = state(&env);
+    // NUL cannot travel in an argument; the library test covers it.
+    let ids: Vec<String> = hostile::ids()
+        .into_iter()
+        .filter(|s| hostile::fits_argv(s))
+        .collect();
+    let emails: Vec<String> = hostile::emails()
+        .into_iter()
+        .filter(|s| hostile::fits_argv(s))
+        .collect();
+    assert!(ids.len() >= 200 && emails.len() >= 200);
+    // Each id once as a session of that user id, the provider rotating; each email
+    // once through `offboard` (every provider); `--` so that nothing is read as an
+    // option.
+    let mut invocations: Vec<Vec<String>> = Vec::new();
+    for (k, id) in ids.iter().enumerate() {
+        let provider = PROVIDERS[k % 3].to_owned();
+        invocations.push(
+            [
+                "--format",
+                "json",
+                "--yes",
+                "revoke",
+                "session",
+                "--provider",
+                &provider,
+                "--user-id",
+                id,
+                "--",
+                id,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        );
+    }
+    for email in &emails {
+        invocations.push(
+            ["--format", "json", "--yes", "offboard", "--", email]
+                .map(str::to_owned)
+                .to_vec(),
+        );
+    }
+    let runs: Vec<(Vec<String>, common::Run)> = futures::stream::iter(invocations)
+        .map(|args| {
+            let command = env.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            async move { (args, common::run(command).await) }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    let mut codes: BTreeMap<i32, usize> = BTreeMap::new();
+    for (args, run) in &runs {
+        *codes.entry(run.code).or_default() += 1;
+        assert!(
+            [0, 1, 2].contains(&run.code),
+            "{args:?}: exit {}\n{}",
+            run.code,
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
+        if run.code != 0 {
+            // JSON output carries the error; stderr, if anything, is one line.
+            let json: serde_json::Value = serde_json::from_str(&run.stdout)
+                .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", run.stdout));
+            let text = json.to_string();
+            assert!(
+                text.contains("\"error\"") || text.contains("failed"),
+                "{args:?}: exit {} without a cause: {text}",
+                run.code
+            );
+            assert!(run.stderr.lines().count() <= 1, "{args:?}: {}", run.stderr);
+        }
+    }
+    eprintln!("{} invocations, exit codes {codes:?}", runs.len());
+    assert_eq!(state(&env), before, "no session of anybody changed");
+
+    let logs = [
+        (
+            Provider::DocSpace,
+            env.emulator.docspace().unwrap().requests(),
+        ),
+        (
+            Provider::RocketChat,
+            env.emulator.rocketchat().unwrap().requests(),
+        ),
+        (Provider::Slack, env.emulator.slack().unwrap().requests()),
+    ];
+    for (provider, log) in logs {
+        let requests: Vec<Request> = log
+            .into_iter()
+            .map(|r| Request {
+                method: r.method,
+                path: r.path,
+                query: r.query,
+                headers: r.headers,
+                body: r.body,
+            })
+            .collect();
+        for request in &requests {
+            for (field, value) in hostile::carried(request) {
+                // The fleet keys people by email, trimmed and lower-cased.
+                let intact = if field == "email" {
+                    emails.iter().any(|e| e.trim().to_lowercase() == value)
+                } else {
+                    ids.contains(&value)
+                };
+                assert!(
+                    intact,
+                    "{provider:?} {} {}: {field}={value:?} was mangled",
+                    request.method, request.path
+                );
+            }
+        }
+        let problems: Vec<_> = nonconforming(Spec::get(provider), &requests)
+            .into_iter()
+            .filter(|(label, why)| !hostile::known_departure(provider, label, why))
+            .collect();
+        assert!(problems.is_empty(), "{provider:?}: {problems:#?}");
+    }
+}

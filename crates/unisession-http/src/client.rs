@@ -237,9 +237,16 @@ impl HttpClientBuilder {
         if self.max_concurrency == 0 {
             return Err(fail("the concurrency cap must be at least 1".to_owned()));
         }
-        ensure_crypto_provider();
+        let tls = tls_config().map_err(|why| {
+            Error::new(
+                ErrorKind::Transport,
+                format!("could not load the platform's trusted certificates: {why}"),
+            )
+            .with_provider(self.provider.clone())
+        })?;
         let origin = base.clone();
         let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
             .connect_timeout(self.connect_timeout)
             .user_agent(self.user_agent.clone())
             .referer(false)
@@ -279,6 +286,24 @@ impl HttpClientBuilder {
             }),
         })
     }
+}
+
+/// The TLS configuration every client shares: the platform's verifier (its trust
+/// store is read once per process, not once per provider) over ring.
+fn tls_config() -> std::result::Result<rustls::ClientConfig, String> {
+    static CONFIG: std::sync::OnceLock<std::result::Result<rustls::ClientConfig, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            use rustls_platform_verifier::ConfigVerifierExt;
+            ensure_crypto_provider();
+            let mut config =
+                rustls::ClientConfig::with_platform_verifier().map_err(|e| e.to_string())?;
+            // What reqwest offers for HTTP/1 on its own.
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Ok(config)
+        })
+        .clone()
 }
 
 /// reqwest is built without a bundled crypto provider; install ring's unless the
