@@ -132,6 +132,9 @@ impl DocSpaceProvider {
                 user_name: user,
                 password: password.expose_secret(),
             })
+            // Retried like a read: a repeated login at worst leaves the caller one more
+            // token nobody received, where giving up would fail the whole run.
+            .idempotent(true)
             .class(CLASS)
             .send()
             .await?;

@@ -973,12 +973,15 @@ impl Response {
     /// quotes the body, which may hold tokens.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         decode_json(&self.body).map_err(|why| {
+            // A truncated or garbled body is worth another try; a wrong shape is not.
+            let temporary = !why.starts_with("unexpected JSON shape");
             Error::new(
                 ErrorKind::Decode,
                 format!("could not decode the answer of {}: {why}", self.route),
             )
             .with_provider(self.provider.clone())
             .with_status(self.status.as_u16())
+            .with_temporary(temporary)
         })
     }
 }

@@ -185,10 +185,13 @@ impl RocketChatProvider {
             if let Some((_, code)) = &code {
                 body["code"] = serde_json::Value::String(code.expose_secret().to_owned());
             }
+            // Retried like a read: a repeated login at worst leaves the caller one more
+            // token nobody received, where giving up would fail the whole run.
             let response = self
                 .http
                 .request(Method::POST, LOGIN)
                 .json(&body)
+                .idempotent(true)
                 .send()
                 .await?;
             if response.status() == 200 {
@@ -213,12 +216,21 @@ impl RocketChatProvider {
                     .with_code(failure.error.clone().unwrap_or_default())
                     .with_status(response.status().as_u16()));
                 }
-                _ => {
+                // Wrong user or password: 401 `Unauthorized` (older servers: 403).
+                _ if matches!(response.status().as_u16(), 401 | 403) => {
                     return Err(Error::new(
                         ErrorKind::Unauthenticated,
                         format!("Rocket.Chat refused the login of {user}"),
                     )
                     .with_status(response.status().as_u16()));
+                }
+                // Anything else (a 5xx that outlasted the retries, a proxy's page) is
+                // no verdict on the credential.
+                _ => {
+                    return Err(
+                        error_for(response.status().as_u16(), response.body(), false)
+                            .with_retries(response.retries()),
+                    );
                 }
             }
         }

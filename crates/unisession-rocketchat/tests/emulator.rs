@@ -611,6 +611,58 @@ async fn a_login_is_reused_not_repeated_per_call() {
 }
 
 #[tokio::test]
+async fn a_login_that_meets_a_server_error_is_retried_and_never_called_a_refusal() {
+    let emulator = emulator(2).await;
+    let rc = emulator.rocketchat().unwrap();
+    let c = rc.credentials();
+    let login = |password: &str| {
+        base(rc)
+            .with_login(
+                c.admin_username.clone(),
+                SecretString::from(password.to_owned()),
+            )
+            .with_retry(RetryConfig::none())
+            .build()
+            .unwrap()
+    };
+    // Every answer a 500: the login is no verdict on the password.
+    rc.set_faults(Faults::none().with_server_errors(1.0));
+    let err = login(&c.admin_password)
+        .list_sessions(&ListQuery::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Provider, "{err}");
+    assert!(err.is_temporary(), "{err}");
+    // A wrong password is.
+    rc.set_faults(Faults::none());
+    let err = login("not-the-password")
+        .list_sessions(&ListQuery::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
+    // And a blip is retried: one login in three answered 503 still gets in.
+    rc.set_faults(Faults::none().with_server_errors(0.34));
+    let provider = base(rc)
+        .with_login(
+            c.admin_username.clone(),
+            SecretString::from(c.admin_password.clone()),
+        )
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let fresh = base(rc)
+            .with_login(
+                c.admin_username.clone(),
+                SecretString::from(c.admin_password.clone()),
+            )
+            .build()
+            .unwrap();
+        fresh.whoami().await.unwrap();
+    }
+    provider.whoami().await.unwrap();
+}
+
+#[tokio::test]
 async fn the_announced_rate_limit_budget_is_spent_without_drawing_429s() {
     let config = config(|c| {
         c.rate_limit_admins = true;
