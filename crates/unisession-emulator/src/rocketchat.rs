@@ -97,6 +97,10 @@ pub struct RocketChatConfig {
     pub rate_limit_admins: bool,
     /// Answer rate limits like servers of 0.7x: 400 with `error-too-many-requests`.
     pub old_rate_limit_answer: bool,
+    /// Without a license, answer device management like servers from before the
+    /// license middleware: this status (401, 403 or 404) with `{"error":"unauthorized"}`,
+    /// after authentication, instead of 400 `error-action-not-allowed`.
+    pub old_license_answer: Option<u16>,
     /// `API_Enable_Rate_Limiter_Limit_Calls_Default`.
     pub rate_limit_calls: u32,
     /// `API_Enable_Rate_Limiter_Limit_Time_Default`.
@@ -116,6 +120,7 @@ impl Default for RocketChatConfig {
             version: (8, 4),
             rate_limit_admins: false,
             old_rate_limit_answer: false,
+            old_license_answer: None,
             rate_limit_calls: 10,
             rate_limit_window: Duration::from_secs(60),
             max_login_tokens: 50,
@@ -998,7 +1003,7 @@ impl RocketChat {
     fn admit(&self, route: Route, headers: &HeaderMap) -> Result<Ctx, Response> {
         let faults = self.common.faults();
         let data = self.data();
-        if route.license && !data.config.enterprise {
+        if route.license && !data.config.enterprise && data.config.old_license_answer.is_none() {
             return Err(failure(
                 "This is an enterprise feature",
                 Some("error-action-not-allowed"),
@@ -1011,6 +1016,19 @@ impl RocketChat {
             (Some(&user), Some(meta)) if meta.user == user => user,
             _ => return Err(unauthorized()),
         };
+        if let (true, false, Some(status)) = (
+            route.license,
+            data.config.enterprise,
+            data.config.old_license_answer,
+        ) {
+            // The handler's own `hasLicense` check: `API.v1.unauthorized()`.
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+            return Err((
+                status,
+                Json(json!({"success": false, "error": "unauthorized"})),
+            )
+                .into_response());
+        }
         let mut rate = None;
         if faults.enforce_rate_limits
             && (!data.users[user as usize].admin || data.config.rate_limit_admins)

@@ -32,7 +32,9 @@ pub fn error_for(status: u16, body: &[u8], sessions_route: bool) -> Error {
         Some(i) if raw.ends_with(']') => raw[..i].to_owned(),
         _ => raw.clone(),
     };
-    let unauthorized_word = raw == "unauthorized";
+    // The license fallback of device management answers a bare word: `unauthorized`
+    // (before 9.0) or `forbidden` (from 9.0), with 401, 403 or 404.
+    let unauthorized_word = raw == "unauthorized" || raw == "forbidden";
     use ErrorKind::*;
     let (kind, fallback, temporary) = match (status, kind_name.as_deref()) {
         (_, Some("error-action-not-allowed")) => {
@@ -51,7 +53,9 @@ pub fn error_for(status: u16, body: &[u8], sessions_route: bool) -> Error {
         (_, Some("error-too-many-requests")) | (429, _) => {
             (RateLimited, "Rocket.Chat rate-limited the call", true)
         }
-        (403, _) => (PermissionDenied, "the user lacks the permission", false),
+        (403, _) | (400, Some("error-forbidden" | "forbidden")) => {
+            (PermissionDenied, "the user lacks the permission", false)
+        }
         (404, _) => (NotFound, "not found", false),
         (
             400,
@@ -76,7 +80,7 @@ pub fn error_for(status: u16, body: &[u8], sessions_route: bool) -> Error {
     let mut error = Error::new(kind, text)
         .with_status(status)
         .with_temporary(temporary);
-    if let Some(code) = kind_name.or_else(|| unauthorized_word.then(|| "unauthorized".to_owned())) {
+    if let Some(code) = kind_name.or_else(|| unauthorized_word.then(|| raw.clone())) {
         error = error.with_code(code);
     }
     error
@@ -138,6 +142,34 @@ mod tests {
                 true,
                 ErrorKind::PlanRequired,
                 Some("unauthorized"),
+            ),
+            (
+                404,
+                r#"{"success":false,"error":"unauthorized"}"#,
+                true,
+                ErrorKind::PlanRequired,
+                Some("unauthorized"),
+            ),
+            (
+                403,
+                r#"{"success":false,"error":"forbidden"}"#,
+                true,
+                ErrorKind::PlanRequired,
+                Some("forbidden"),
+            ),
+            (
+                400,
+                r#"{"success":false,"error":"User does not have the permissions required for this action [error-forbidden]","errorType":"error-forbidden"}"#,
+                false,
+                ErrorKind::PermissionDenied,
+                Some("error-forbidden"),
+            ),
+            (
+                403,
+                r#"{"success":false,"error":"User does not have the permissions required for this action [error-forbidden]","errorType":"error-forbidden"}"#,
+                true,
+                ErrorKind::PermissionDenied,
+                Some("error-forbidden"),
             ),
             (
                 400,

@@ -83,6 +83,13 @@ impl fmt::Display for RocketChatProvider {
     }
 }
 
+/// A 404 that says `Session not found`: the one answer that means the session is
+/// gone. Older servers also answer 404 `unauthorized` without a license, and a
+/// missing route answers 404 too; those are errors, never "already gone".
+fn session_not_found(response: &Response) -> bool {
+    response.status() == 404 && failure_of(response).error.as_deref() == Some("Session not found")
+}
+
 fn failure_of(response: &Response) -> wire::Failure {
     decode_json(response.body()).unwrap_or_default()
 }
@@ -381,7 +388,7 @@ impl RocketChatProvider {
                     .query("sessionId", id.as_str())
             })
             .await?;
-        if response.status() == 404 {
+        if session_not_found(&response) {
             return Ok(false);
         }
         let info: wire::SessionInfo = self.decode(&response)?;
@@ -553,7 +560,7 @@ impl SessionProvider for RocketChatProvider {
             })
             .await
             .map_err(|e| self.fail(e, op))?;
-        if response.status() == 404 {
+        if session_not_found(&response) {
             return Ok(Revocation::AlreadyGone);
         }
         self.decode::<serde_json::Value>(&response)

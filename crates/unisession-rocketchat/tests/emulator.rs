@@ -611,6 +611,46 @@ async fn a_login_is_reused_not_repeated_per_call() {
 }
 
 #[tokio::test]
+async fn an_old_server_without_a_license_is_plan_required_never_already_gone() {
+    // Servers from before the license middleware answer 401, 403 or 404
+    // `unauthorized`; only 404 `Session not found` means a session is gone.
+    for status in [401, 403, 404] {
+        let emulator = emulator_with(
+            3,
+            config(|c| {
+                c.enterprise = false;
+                c.old_license_answer = Some(status);
+            }),
+        )
+        .await;
+        let rc = emulator.rocketchat().unwrap();
+        let alice = emulator.people()[1].rocketchat_id.clone();
+        let session = rc.live_sessions_of(&alice)[0].clone();
+        for provider in [
+            admin(rc, Scope::Workspace),
+            base(rc)
+                .with_token(
+                    rc.credentials().admin_user_id.clone(),
+                    SecretString::from(rc.credentials().admin_pat.clone()),
+                )
+                .with_precheck(false)
+                .build()
+                .unwrap(),
+        ] {
+            let err = provider
+                .revoke_session(&SessionRef::new(session.clone()))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::PlanRequired, "{status}: {err}");
+        }
+        assert!(
+            rc.live_sessions_of(&alice).contains(&session),
+            "{status}: nothing was revoked"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_login_that_meets_a_server_error_is_retried_and_never_called_a_refusal() {
     let emulator = emulator(2).await;
     let rc = emulator.rocketchat().unwrap();
