@@ -100,10 +100,17 @@ pub fn connections(
     ))
 }
 
-/// The answer of `GET people/email`: 404 is `None`.
+/// The answer of `GET people/email`: a 404 with DocSpace's error envelope
+/// (`ItemNotFoundException`) is `None`. A bare 404 is a route miss (the URL is not a
+/// DocSpace portal) and an error: reading it as "no such user" would let a wrong
+/// URL report everyone absent.
 pub fn employee(status: u16, body: &[u8]) -> Result<Option<UserRef>> {
     if status == 404 {
-        return Ok(None);
+        let envelope: Option<wire::ErrorEnvelope> = decode_json(body).ok();
+        return match envelope.and_then(|e| e.error).and_then(|e| e.message) {
+            Some(_) => Ok(None),
+            None => Err(error(status, body)),
+        };
     }
     let employee: wire::Employee = envelope("people/email", status, body)?.ok_or_else(no_result)?;
     let mut user = UserRef::new(UserId::new(employee.id));
@@ -210,7 +217,10 @@ mod tests {
                 .kind(),
             ErrorKind::Unauthenticated
         );
-        assert_eq!(employee(404, b"").unwrap(), None);
+        let not_found = br#"{"error":{"message":"The user could not be found","type":"ASC.Common.Web.ItemNotFoundException"},"status":1,"statusCode":404}"#;
+        assert_eq!(employee(404, not_found).unwrap(), None);
+        // A bare 404 is a route miss (a wrong URL), never "no such user".
+        assert_eq!(employee(404, b"").unwrap_err().kind(), ErrorKind::NotFound);
         let err = connections(
             "docspace",
             200,

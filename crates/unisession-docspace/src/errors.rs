@@ -62,6 +62,7 @@ pub fn error_for(status: u16, body: &[u8]) -> Error {
             "DocSpace has no such route: the id has the wrong form, or the URL is not a DocSpace portal",
         ),
         404 => (ErrorKind::NotFound, "not found"),
+        429 => (ErrorKind::RateLimited, "DocSpace rate-limited the call"),
         400 => (ErrorKind::InvalidInput, "DocSpace refused the arguments"),
         402 => (
             ErrorKind::PlanRequired,
@@ -92,7 +93,11 @@ mod tests {
         let validation = br#"{"response":{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.1","title":"One or more validation errors occurred.","status":400,"errors":{"Email":["The Email field is not a valid e-mail address."]}},"count":1,"status":1,"statusCode":400}"#;
         let quota = br#"{"error":{"message":"The quota is exceeded","type":"ASC.Core.Tenants.TenantQuotaException"},"status":1,"statusCode":402}"#;
         let html = b"<html><head><title>502 Bad Gateway</title></head></html>";
-        let table: [(u16, &[u8], ErrorKind, &str, bool); 10] = [
+        let failed = br#"{"error":{"message":"Object reference not set to an instance of an object.","type":null,"stack":null,"hresult":0},"status":1,"statusCode":500}"#;
+        let table: [(u16, &[u8], ErrorKind, &str, bool); 13] = [
+            (429, b"", ErrorKind::RateLimited, "rate-limited", true),
+            (500, failed, ErrorKind::Provider, "Object reference", true),
+            (503, b"", ErrorKind::Provider, "DocSpace failed", true),
             (
                 401,
                 b"",
