@@ -237,13 +237,7 @@ impl HttpClientBuilder {
         if self.max_concurrency == 0 {
             return Err(fail("the concurrency cap must be at least 1".to_owned()));
         }
-        let tls = tls_config().map_err(|why| {
-            Error::new(
-                ErrorKind::Transport,
-                format!("could not load the platform's trusted certificates: {why}"),
-            )
-            .with_provider(self.provider.clone())
-        })?;
+        let tls = tls_config();
         let origin = base.clone();
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
@@ -289,19 +283,28 @@ impl HttpClientBuilder {
 }
 
 /// The TLS configuration every client shares: the platform's verifier (its trust
-/// store is read once per process, not once per provider) over ring.
-fn tls_config() -> std::result::Result<rustls::ClientConfig, String> {
-    static CONFIG: std::sync::OnceLock<std::result::Result<rustls::ClientConfig, String>> =
-        std::sync::OnceLock::new();
+/// store is read once per process, not once per provider) over ring. Where the
+/// platform has no trust store, no server is trusted: `https` fails at the handshake
+/// (a typed transport error naming the certificate), plain `http` to loopback (the
+/// emulators) still works.
+fn tls_config() -> rustls::ClientConfig {
+    static CONFIG: std::sync::OnceLock<rustls::ClientConfig> = std::sync::OnceLock::new();
     CONFIG
         .get_or_init(|| {
             use rustls_platform_verifier::ConfigVerifierExt;
             ensure_crypto_provider();
-            let mut config =
-                rustls::ClientConfig::with_platform_verifier().map_err(|e| e.to_string())?;
+            let mut config = rustls::ClientConfig::with_platform_verifier().unwrap_or_else(|e| {
+                tracing::warn!(
+                    error = %e,
+                    "no trusted certificates on this machine: every https server will be refused"
+                );
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            });
             // What reqwest offers for HTTP/1 on its own.
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
-            Ok(config)
+            config
         })
         .clone()
 }
@@ -843,10 +846,22 @@ impl RequestBuilder {
     }
 
     fn failure(&self, e: reqwest::Error) -> Failure {
-        // reqwest errors name the URL; keep only the route template and the cause.
-        let cause = std::error::Error::source(&e)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "no detail".to_owned());
+        // reqwest errors name the URL; keep only the route template and the causes
+        // beneath (hyper, io, rustls: "invalid peer certificate: UnknownIssuer").
+        let mut causes: Vec<String> = Vec::new();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !causes.iter().any(|c| c.contains(&text)) {
+                causes.push(text);
+            }
+            source = cause.source();
+        }
+        let cause = if causes.is_empty() {
+            "no detail".to_owned()
+        } else {
+            causes.join(": ")
+        };
         let (kind, failure) = if e.is_timeout() {
             (ErrorKind::Timeout, FailureKind::Timeout)
         } else if e.is_connect() {

@@ -571,3 +571,63 @@ async fn without_the_option_budgets_are_ignored() {
     client.request(Method::GET, "limited").send().await.unwrap();
     assert!(started.elapsed() < Duration::from_millis(400));
 }
+
+#[tokio::test]
+async fn an_https_server_with_an_untrusted_certificate_is_refused_before_any_request() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // A self-signed certificate for localhost: valid in form, trusted by nobody.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let seen = handshakes.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(socket).await {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let mut buf = [0u8; 1024];
+                    let _ = tls.read(&mut buf).await;
+                    let _ = tls
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                        .await;
+                }
+            });
+        }
+    });
+    let client = HttpClient::builder(format!("https://localhost:{port}/"))
+        .provider("test")
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    let err = client
+        .request(Method::GET, "api/x")
+        .bearer(&SecretString::from("secret-token-value"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "the cause is named: {err}"
+    );
+    assert_eq!(
+        handshakes.load(Ordering::SeqCst),
+        0,
+        "no TLS session was established, so no credential was sent"
+    );
+}
