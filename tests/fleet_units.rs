@@ -636,3 +636,181 @@ async fn a_listing_longer_than_the_people_to_check_gives_way_to_one_listing_each
         assert_eq!(per_person, expected, "then each person is listed alone");
     }
 }
+
+#[tokio::test]
+async fn a_rerun_on_the_journal_tries_failed_pairs_again_and_skips_the_rest() {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    let mut flaky = mock(caps.clone());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    flaky
+        .expect_revoke_user_sessions()
+        .returning(move |user, _| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            // U2 is refused on the first run (a permission fixed in between).
+            if user.as_str() == "U2" && counter.load(Ordering::SeqCst) <= 2 {
+                Err(Error::new(ErrorKind::PermissionDenied, "not an admin"))
+            } else {
+                Ok(Revocation::revoked(1))
+            }
+        });
+    let fleet = Fleet::builder()
+        .provider("tool", Arc::new(flaky))
+        .build()
+        .unwrap();
+    let subjects: Vec<Subject> = ["U1", "U2"]
+        .iter()
+        .map(|u| Subject::ids([("tool", *u)]))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.jsonl");
+    let options = OffboardOptions::default().with_concurrency(1);
+    let first = fleet
+        .offboard_many(&subjects, Some(&journal), &options)
+        .await
+        .unwrap();
+    assert!(!first.complete);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let second = fleet
+        .offboard_many(&subjects, Some(&journal), &options)
+        .await
+        .unwrap();
+    assert_eq!(second.resumed, 1, "U1 was done");
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "only U2 again");
+    assert!(second.complete, "{:?}", second.summary);
+    let lines: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 3, "every attempt is kept: {lines:?}");
+    assert!(lines[1].contains("\"failed\"") && lines[2].contains("\"revoked\""));
+}
+
+/// A bulk-capable provider whose bulk call hangs, or refuses as unsupported.
+#[derive(Debug)]
+struct OddBulk {
+    caps: Capabilities,
+    hang: bool,
+}
+
+impl std::fmt::Display for OddBulk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("odd")
+    }
+}
+
+#[async_trait::async_trait]
+impl unisession::SessionProvider for OddBulk {
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+    async fn list_sessions(&self, _: &unisession::ListQuery) -> unisession::Result<Page<Session>> {
+        Ok(Page::last(Vec::new()))
+    }
+    async fn revoke_session(&self, _: &unisession::SessionRef) -> unisession::Result<Revocation> {
+        Ok(Revocation::AlreadyGone)
+    }
+    async fn revoke_user_sessions(
+        &self,
+        _: &UserId,
+        _: unisession::DeviceScope,
+    ) -> unisession::Result<Revocation> {
+        Ok(Revocation::revoked(1))
+    }
+    async fn revoke_users_sessions(
+        &self,
+        _: &[UserId],
+        _: unisession::DeviceScope,
+    ) -> unisession::Result<Vec<(UserId, unisession::Result<Revocation>)>> {
+        if self.hang {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Err(Error::new(ErrorKind::Unsupported, "no bulk for this plan"))
+    }
+}
+
+#[tokio::test]
+async fn a_hanging_bulk_call_meets_the_deadline_and_an_unsupported_one_says_so() {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    caps.bulk_revoke_users = Some(100);
+    let fleet = Fleet::builder()
+        .provider(
+            "hang",
+            Arc::new(OddBulk {
+                caps: caps.clone(),
+                hang: true,
+            }),
+        )
+        .provider("nobulk", Arc::new(OddBulk { caps, hang: false }))
+        .deadline(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let subjects: Vec<Subject> = ["U1", "U2"]
+        .iter()
+        .map(|u| Subject::ids([("hang", *u), ("nobulk", *u)]))
+        .collect();
+    let started = std::time::Instant::now();
+    let report = fleet
+        .offboard_many(&subjects, None, &OffboardOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    for person in &report.reports {
+        assert!(
+            matches!(&person.providers[0].outcome, ProviderOutcome::Failed { error } if error.kind == ErrorKind::Timeout),
+            "{:?}",
+            person.providers[0].outcome
+        );
+        assert!(
+            matches!(&person.providers[1].outcome, ProviderOutcome::Unsupported { reason } if reason.contains("no bulk")),
+            "{:?}",
+            person.providers[1].outcome
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_plan_names_the_call_the_scope_allows() {
+    let mut scoped = InMemoryProvider::full_capabilities();
+    scoped.revoke_user_sessions_by_device = true;
+    let mut unscoped = InMemoryProvider::full_capabilities();
+    unscoped.revoke_user_sessions_by_device = false;
+    let chat = memory("chat", scoped);
+    let wiki = memory("wiki", unscoped);
+    let a = chat.add_user("a@corp.example", "A");
+    chat.add_session(&a, DeviceKind::Mobile);
+    let b = wiki.add_user("a@corp.example", "A");
+    wiki.add_session(&b, DeviceKind::Browser);
+    let fleet = Fleet::builder()
+        .provider("chat", chat)
+        .provider("wiki", wiki)
+        .scope(unisession::DeviceScope::Mobile)
+        .build()
+        .unwrap();
+    let subject = Subject::email("a@corp.example");
+    let plan = fleet.plan(&subject).await;
+    assert_eq!(
+        plan.providers[0].method.as_deref(),
+        Some("revoke_user_sessions (mobile sessions)")
+    );
+    assert_eq!(plan.providers[1].method, None, "{:?}", plan.providers[1]);
+    assert!(plan.providers[1].cannot[0].contains("cannot limit"));
+    // And the run does what the plan said.
+    let report = fleet.offboard(&subject).await;
+    assert!(matches!(
+        report.providers[0].outcome,
+        ProviderOutcome::Revoked { .. }
+    ));
+    assert!(matches!(
+        report.providers[1].outcome,
+        ProviderOutcome::Unsupported { .. }
+    ));
+}

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{ProviderReport, Subject};
+use super::{ProviderOutcome, ProviderReport, Subject};
 
 const VERSION: u32 = 1;
 
@@ -136,7 +136,14 @@ impl Journal {
                     Ok(Line::Outcome {
                         subject, report, ..
                     }) if header_seen => {
-                        done.insert((subject, report.provider.clone()), report);
+                        // A failed pair is not done: the next run tries it again (the
+                        // journal keeps every attempt; a pair's last line is its outcome).
+                        let key = (subject, report.provider.clone());
+                        if matches!(report.outcome, ProviderOutcome::Failed { .. }) {
+                            done.remove(&key);
+                        } else {
+                            done.insert(key, report);
+                        }
                     }
                     _ => {
                         return Err(JournalError::Corrupt {
@@ -170,7 +177,7 @@ impl Journal {
         Ok(journal)
     }
 
-    /// The recorded outcome of a pair, if it is finished.
+    /// The recorded outcome of a pair, if it is finished (a failure is not).
     pub(crate) fn done(&self, subject: &str, provider: &str) -> Option<&ProviderReport> {
         self.done.get(&(subject.to_owned(), provider.to_owned()))
     }

@@ -173,7 +173,14 @@ impl Run<'_> {
         let resolved: Vec<(&Subject, Resolved, u32, Instant)> = futures::stream::iter(pending)
             .map(|subject| async move {
                 let started = Instant::now();
-                let (resolved, retries) = track_retries(fleet.resolve(entry, subject)).await;
+                let (resolved, retries) = track_retries(async {
+                    tokio::time::timeout(fleet.deadline, fleet.resolve(entry, subject))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Resolved::Failed(fleet.past_deadline(entry, "the lookup"))
+                        })
+                })
+                .await;
                 (subject, resolved, retries, started)
             })
             .buffer_unordered(self.options.concurrency)
@@ -195,9 +202,15 @@ impl Run<'_> {
         }
         for group in found.chunks(chunk.max(1)) {
             let users: Vec<UserId> = group.iter().map(|(_, u, _, _)| u.clone()).collect();
-            let (result, retries) = track_retries(
-                fleet.with_retries(|| entry.provider.revoke_users_sessions(&users, fleet.scope)),
-            )
+            let (result, retries) = track_retries(async {
+                tokio::time::timeout(
+                    fleet.deadline,
+                    fleet
+                        .with_retries(|| entry.provider.revoke_users_sessions(&users, fleet.scope)),
+                )
+                .await
+                .unwrap_or_else(|_| Err(fleet.past_deadline(entry, "the bulk revocation")))
+            })
             .await;
             let mut record = AuditRecord::new(
                 &entry.name,
@@ -250,6 +263,10 @@ impl Run<'_> {
                 .await;
             for ((subject, user, resolve_retries, started), outcome) in group.iter().zip(outcomes) {
                 let (final_outcome, verify_retries) = match outcome {
+                    Err(e) if e.kind() == unisession_core::ErrorKind::Unsupported => {
+                        let reason = e.message().to_owned();
+                        (ProviderOutcome::Unsupported { reason }, 0)
+                    }
                     Err(e) => (failed(&e), 0),
                     Ok(revocation) => {
                         let (verification, retries) = verified

@@ -253,6 +253,18 @@ impl Fleet {
         self.audit.record(record);
     }
 
+    /// The error of a step that outlasted the deadline.
+    fn past_deadline(&self, entry: &Entry, what: &str) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{what} did not finish within the deadline of {:?}",
+                self.deadline
+            ),
+        )
+        .with_provider(entry.name.clone())
+    }
+
     /// Runs `step`, trying again (with backoff) while it fails with a temporary error
     /// the transport could not retry itself: a truncated answer (the transport does
     /// not decode), or a temporary error it did not retry. Errors that outlasted the
@@ -503,9 +515,14 @@ impl Fleet {
             let mut pause = Duration::from_millis(100);
             while pending.len() > 1 {
                 let wanted: HashSet<&UserId> = pending.iter().map(|(_, user, _)| *user).collect();
-                let (scan, retries) = track_retries(
-                    self.with_retries(|| Self::scan(provider, &wanted, pending.len())),
-                )
+                let (scan, retries) = track_retries(async {
+                    tokio::time::timeout(
+                        self.deadline,
+                        self.with_retries(|| Self::scan(provider, &wanted, pending.len())),
+                    )
+                    .await
+                    .unwrap_or_else(|_| Err(self.past_deadline(entry, "the verification listing")))
+                })
                 .await;
                 let Ok(Some(counts)) = scan else {
                     // Too many pages, or the listing failed: each person alone.
@@ -550,7 +567,20 @@ impl Fleet {
         }
         let per_person: Vec<(UserId, (Verification, u32))> = futures::stream::iter(pending)
             .map(|(subject, user, queued)| async move {
-                let verified = track_retries(self.verify_user(entry, subject, user, *queued)).await;
+                let verified = track_retries(async {
+                    tokio::time::timeout(
+                        self.deadline,
+                        self.verify_user(entry, subject, user, *queued),
+                    )
+                    .await
+                    .unwrap_or_else(|_| {
+                        Verification::unverifiable(format!(
+                            "the verification did not finish within the deadline of {:?}",
+                            self.deadline
+                        ))
+                    })
+                })
+                .await;
                 ((*user).clone(), verified)
             })
             .buffer_unordered(concurrency.max(1))
@@ -730,7 +760,20 @@ impl Fleet {
             )),
             Err(_) => plan.cannot.push("listing the sessions did not finish within the deadline".to_owned()),
         }
-        plan.method = if caps.revoke_user_sessions {
+        // The same choice `revoke` makes, the scope included.
+        plan.method = if self.scope != DeviceScope::All && !caps.revoke_user_sessions_by_device {
+            plan.cannot.push(format!(
+                "{} cannot limit a revocation to {} sessions",
+                entry.name, self.scope
+            ));
+            None
+        } else if caps.revoke_user_sessions && self.scope != DeviceScope::All {
+            plan.cannot.push(format!(
+                "only {} sessions will be revoked (the list shows every session); the others stay, so nothing will be verified",
+                self.scope
+            ));
+            Some(format!("revoke_user_sessions ({} sessions)", self.scope))
+        } else if caps.revoke_user_sessions {
             Some("revoke_user_sessions".to_owned())
         } else if caps.revoke_session && caps.can_verify_user() {
             Some("revoke_session for each listed session".to_owned())

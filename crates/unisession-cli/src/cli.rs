@@ -156,8 +156,8 @@ pub struct OffboardArgs {
     /// and optional columns named after providers holding explicit user ids.
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// The journal of a --file run: finished pairs are recorded, and a rerun with the
-    /// same journal resumes where the previous run stopped.
+    /// The journal of a --file run: every pair's outcome is recorded, and a rerun with
+    /// the same journal skips the finished pairs and tries the failed ones again.
     #[arg(long, value_name = "FILE", requires = "file")]
     pub journal: Option<PathBuf>,
     /// People handled at once in each provider.
