@@ -8,6 +8,7 @@ pub const AFTER_HELP: &str = "\
 Exit codes:
   0  complete: everything asked for is done (and verified where the provider can list)
   1  partial failure: a provider failed, cannot do it, or still shows sessions
+     (or the journal could not be written: rerun with it)
   2  usage or configuration error (nothing was revoked)
   3  not authenticated: a provider refused the credential
 
@@ -68,6 +69,24 @@ pub enum Command {
     Config(ConfigCommand),
     /// Run the emulated providers in the foreground.
     Emulate(EmulateArgs),
+}
+
+impl Command {
+    /// The command as a user typed it, for JSON output.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Demo(_) => "demo",
+            Command::Sessions(SessionsCommand::List(_)) => "sessions list",
+            Command::Revoke(RevokeCommand::Session { .. }) => "revoke session",
+            Command::Revoke(RevokeCommand::User { .. }) => "revoke user",
+            Command::Revoke(RevokeCommand::Others { .. }) => "revoke others",
+            Command::Plan { .. } => "plan",
+            Command::Offboard(args) if args.file.is_some() => "offboard --file",
+            Command::Offboard(_) => "offboard",
+            Command::Config(ConfigCommand::Check) => "config check",
+            Command::Emulate(_) => "emulate",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -98,7 +98,7 @@ impl Section<'_> {
         match self.table.get(key) {
             None => Ok(None),
             Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-            Some(_) => Err(self.error(key, "must be a non-empty string")),
+            Some(_) => Err(self.error(key, "must be a non-empty string, in quotes")),
         }
     }
 
@@ -341,13 +341,23 @@ fn rocketchat(section: &Section<'_>, name: &str) -> Result<Handle, CliError> {
 pub fn load(path: &Path) -> Result<Config, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         CliError::usage(format!(
-            "{}: cannot read the configuration: {e}",
+            "{}: cannot read the configuration: {e}; write one (see the README's quick start) or name another with --config",
             path.display()
         ))
     })?;
     let table: Table = toml::from_str(&text).map_err(|e| {
-        let message = e.message().to_owned();
-        CliError::usage(format!("{}: not valid TOML: {message}", path.display()))
+        // Where, but not the line itself: it could hold a secret pasted by mistake.
+        let at = e.span().map_or(String::new(), |span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!(" at line {line}, column {column}")
+        });
+        CliError::usage(format!(
+            "{}: not valid TOML{at}: {}",
+            path.display(),
+            e.message()
+        ))
     })?;
     for key in table.keys() {
         if key != "providers" {

@@ -19,13 +19,17 @@ pub enum Exit {
 }
 
 impl Exit {
-    pub fn code(self) -> ExitCode {
-        ExitCode::from(match self {
+    pub fn number(self) -> u8 {
+        match self {
             Exit::Complete => 0,
             Exit::Partial => 1,
             Exit::Usage => 2,
             Exit::Unauthenticated => 3,
-        })
+        }
+    }
+
+    pub fn code(self) -> ExitCode {
+        ExitCode::from(self.number())
     }
 }
 

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cli::{Cli, Command, ConfigCommand, SessionsCommand};
+use cli::{Cli, Command, ConfigCommand, Format, SessionsCommand};
 use commands::Context;
 use error::{CliError, Exit};
 
@@ -87,6 +87,16 @@ fn main() -> ExitCode {
         Ok(exit) => exit.code(),
         Err(error) => {
             eprintln!("unisession: {error}");
+            if cli.format == Format::Json {
+                // Scripts read stdout: one document there too, naming the failure.
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "command": cli.command.name(),
+                        "error": {"exit": error.exit.number(), "message": error.message},
+                    })
+                );
+            }
             error.exit.code()
         }
     }

@@ -479,6 +479,30 @@ async fn configuration_errors_exit_2_with_one_actionable_line() {
     })
     .await;
     assert_eq!(usage.code, 2);
+    // A syntax error says where, without quoting the line.
+    let located = with_config(
+        "[providers.s]\nkind = \"slack\"\nbase_url = xoxp-pasted-by-mistake\n",
+        &["config", "check"],
+    )
+    .await;
+    assert_one_line_error(&located, 2, "at line 3, column 12");
+    assert!(!located.stderr.contains("xoxp"), "{}", located.stderr);
+    // With --format json, the failure is one JSON document on stdout too.
+    let json = with_config(
+        "[providers.s]\nkind = \"jira\"\n",
+        &["--format", "json", "plan", "a@b.example"],
+    )
+    .await;
+    assert_eq!(json.code, 2);
+    let document = json.json();
+    assert_eq!(document["command"], "plan");
+    assert_eq!(document["error"]["exit"], 2);
+    assert!(
+        document["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("jira")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -675,4 +699,83 @@ async fn emulate_runs_in_the_foreground_and_writes_a_working_configuration() {
     child.wait().unwrap();
     assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
     assert_eq!(check.stdout.matches(" ok ").count(), 3, "{}", check.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dry_run_changes_nothing_and_names_its_command() {
+    let env = Env::start(EmulatorConfig::new().users(4)).await;
+    let state = |env: &Env| -> Vec<usize> {
+        env.emulator
+            .people()
+            .iter()
+            .flat_map(|p| {
+                [
+                    env.emulator
+                        .docspace()
+                        .unwrap()
+                        .active_events_of(&p.docspace_id)
+                        .len(),
+                    env.emulator
+                        .rocketchat()
+                        .unwrap()
+                        .live_sessions_of(&p.rocketchat_id)
+                        .len(),
+                    env.emulator.slack().unwrap().sessions_of(&p.slack_id).len(),
+                ]
+            })
+            .collect()
+    };
+    let before = state(&env);
+    let alice = env.emulator.people()[1].email.clone();
+    let file = env.dir.path().join("leavers.txt");
+    let emails: Vec<String> = env.emulator.people()[1..]
+        .iter()
+        .map(|p| p.email.clone())
+        .collect();
+    std::fs::write(&file, emails.join("\n")).unwrap();
+    let file = file.to_str().unwrap().to_owned();
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec!["revoke", "user", &alice, "--scope", "mobile", "--dry-run"],
+            "revoke user --dry-run",
+        ),
+        (
+            vec!["revoke", "others", "--provider", "rocketchat", "--dry-run"],
+            "revoke others",
+        ),
+        (vec!["offboard", &alice, "--dry-run"], "offboard --dry-run"),
+        (
+            vec!["offboard", "--file", &file, "--dry-run"],
+            "offboard --file",
+        ),
+    ];
+    for (args, command) in cases {
+        let mut full = vec!["--format", "json"];
+        full.extend(args.iter().copied());
+        let ran = env.run(&full).await;
+        assert!(
+            ran.code == 0 || ran.code == 1,
+            "{full:?}: {}\n{}",
+            ran.stdout,
+            ran.stderr
+        );
+        let document = ran.json();
+        assert!(
+            document["command"].as_str().unwrap().starts_with(command),
+            "{full:?}: {}",
+            document["command"]
+        );
+        if command == "revoke user --dry-run" {
+            // The plan of the mobile scope: Slack can, the others cannot.
+            let providers = document["providers"].as_array().unwrap();
+            let slack = providers.iter().find(|p| p["provider"] == "slack").unwrap();
+            assert_eq!(slack["method"], "revoke_user_sessions (mobile sessions)");
+            let docspace = providers
+                .iter()
+                .find(|p| p["provider"] == "docspace")
+                .unwrap();
+            assert!(docspace["method"].is_null(), "{docspace}");
+        }
+    }
+    assert_eq!(state(&env), before, "a dry run revokes nothing");
 }

@@ -200,7 +200,16 @@ pub async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliError> {
             ));
         }
         for listing in after.iter().filter(|l| l.sessions.is_none()) {
-            ctx.print(&format!("  {:<11} every session and token of the user ended (logoutall); not listable with this credential", listing.provider));
+            // Say what the provider answered, and that nobody can check it here.
+            let outcome = report
+                .providers
+                .iter()
+                .find(|p| p.provider == listing.provider)
+                .map_or("not run", |p| p.outcome.name());
+            ctx.print(&format!(
+                "  {:<11} {outcome}, as the provider answered; its sessions cannot be listed with this credential, so a fresh listing cannot confirm it",
+                listing.provider
+            ));
         }
         let left: usize = after
             .iter()

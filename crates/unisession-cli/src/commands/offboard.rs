@@ -6,7 +6,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use unisession::ErrorKind;
 use unisession::fleet::{
-    Fleet, ManyReport, OffboardOptions, Plan, Progress, Report, Resolution, Subject, Summary,
+    Fleet, JournalError, ManyReport, OffboardOptions, Plan, Progress, Report, Resolution, Subject,
+    Summary,
 };
 
 use super::{Context, report_exit};
@@ -43,11 +44,12 @@ pub async fn show_plan(
     ctx: &Context<'_>,
     fleet: &Fleet,
     subject: &Subject,
+    command: &'static str,
 ) -> Result<Exit, CliError> {
     let plan = fleet.plan(subject).await;
     if ctx.json() {
         ctx.print(&output::json(&PlanOutput {
-            command: "plan",
+            command,
             plan: &plan,
         }));
     } else {
@@ -67,12 +69,13 @@ struct ReportOutput<'a> {
     report: &'a Report,
 }
 
-pub fn show_report(ctx: &Context<'_>, report: &Report) -> Result<(), CliError> {
+pub fn show_report(
+    ctx: &Context<'_>,
+    report: &Report,
+    command: &'static str,
+) -> Result<(), CliError> {
     if ctx.json() {
-        ctx.print(&output::json(&ReportOutput {
-            command: "offboard",
-            report,
-        }));
+        ctx.print(&output::json(&ReportOutput { command, report }));
     } else {
         ctx.print(&output::report_table(report));
         if report.is_complete() {
@@ -92,7 +95,7 @@ pub fn show_report(ctx: &Context<'_>, report: &Report) -> Result<(), CliError> {
 pub async fn plan(ctx: &Context<'_>, email: &str) -> Result<Exit, CliError> {
     let config = ctx.config()?;
     let fleet = ctx.fleet(ctx.providers(&config, &[])?)?;
-    show_plan(ctx, &fleet, &Subject::email(email)).await
+    show_plan(ctx, &fleet, &Subject::email(email), "plan").await
 }
 
 pub async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<Exit, CliError> {
@@ -104,7 +107,7 @@ pub async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<Exit, Cl
         (Some(email), _) => {
             let subject = Subject::email(email);
             if args.dry_run {
-                return show_plan(ctx, &fleet, &subject).await;
+                return show_plan(ctx, &fleet, &subject, "offboard --dry-run").await;
             }
             ctx.confirm(&format!(
                 "log {} out of {} provider(s)",
@@ -112,7 +115,7 @@ pub async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<Exit, Cl
                 names.len()
             ))?;
             let report = fleet.offboard(&subject).await;
-            show_report(ctx, &report)?;
+            show_report(ctx, &report, "offboard")?;
             Ok(report_exit(&[&report]))
         }
         (None, Some(file)) => {
@@ -151,7 +154,7 @@ async fn plan_many(
         .await;
     if ctx.json() {
         ctx.print(&output::json(&PlansOutput {
-            command: "offboard --dry-run",
+            command: "offboard --file --dry-run",
             plans: plans.clone(),
         }));
     } else {
@@ -207,7 +210,16 @@ async fn many(
     let report = fleet
         .offboard_many(subjects, args.journal.as_deref(), &options)
         .await
-        .map_err(|e| CliError::usage(e.to_string()))?;
+        .map_err(|e| match e {
+            // Refused at opening: nothing was done.
+            JournalError::Mismatch { .. } | JournalError::Corrupt { .. } => {
+                CliError::usage(e.to_string())
+            }
+            // A write failed, perhaps mid-run: some pairs may be done.
+            _ => CliError::partial(format!(
+                "{e}; pairs finished before it may be done: fix the cause and rerun with the same journal"
+            )),
+        })?;
     bar.finish_and_clear();
     if ctx.json() {
         ctx.print(&output::json(&ManyOutput {

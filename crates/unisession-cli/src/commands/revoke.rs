@@ -104,14 +104,7 @@ pub async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Exit, Cli
                 ScopeArg::Web => DeviceScope::Web,
             };
             let subject = Subject::email(email);
-            if *dry_run {
-                let fleet = ctx.fleet(selected)?;
-                return offboard::show_plan(ctx, &fleet, &subject).await;
-            }
-            ctx.confirm(&format!(
-                "revoke {scope} sessions of {email} in {} provider(s)",
-                selected.len()
-            ))?;
+            let count = selected.len();
             let mut fleet = unisession::fleet::Fleet::builder().scope(scope);
             for (name, provider) in selected {
                 fleet = fleet.provider(name, provider);
@@ -123,8 +116,16 @@ pub async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Exit, Cli
                     .open(path)?;
                 fleet = fleet.audit_log(file);
             }
-            let report = fleet.build()?.offboard(&subject).await;
-            offboard::show_report(ctx, &report)?;
+            let fleet = fleet.build()?;
+            if *dry_run {
+                // The plan of this scope: what the run would really do.
+                return offboard::show_plan(ctx, &fleet, &subject, "revoke user --dry-run").await;
+            }
+            ctx.confirm(&format!(
+                "revoke {scope} sessions of {email} in {count} provider(s)"
+            ))?;
+            let report = fleet.offboard(&subject).await;
+            offboard::show_report(ctx, &report, "revoke user")?;
             Ok(report_exit(&[&report]))
         }
         RevokeCommand::Others { provider, dry_run } => {
