@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use unisession::Verification;
 use unisession::emulated::{self, EmulatedOptions};
-use unisession::emulator::{Emulator, EmulatorConfig, Faults, Person, ProviderKind};
+use unisession::emulator::{Emulator, EmulatorConfig, Fault, Faults, Person, ProviderKind};
 use unisession::fleet::{OffboardOptions, ProviderOutcome, Subject};
 use unisession::http::RetryConfig;
 
@@ -53,7 +53,7 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
     for provider in ProviderKind::ALL {
         config = config.faults(provider, faults());
     }
-    let emulator = Emulator::start(config.log_capacity(0)).await.unwrap();
+    let emulator = Emulator::start(config.log_capacity(100_000)).await.unwrap();
     let options = EmulatedOptions::default()
         .with_time_scale(1000.0)
         .with_retry(
@@ -80,10 +80,14 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
         .collect();
 
     let started = Instant::now();
-    let report = fleet
-        .offboard_many(&subjects, None, &OffboardOptions::default())
-        .await
-        .unwrap();
+    // Bounded: a hang is a failure, not a stuck test run.
+    let report = tokio::time::timeout(
+        Duration::from_secs(180),
+        fleet.offboard_many(&subjects, None, &OffboardOptions::default()),
+    )
+    .await
+    .expect("the soak finishes within 3 minutes")
+    .unwrap();
     let elapsed = started.elapsed();
 
     assert_eq!(report.reports.len(), LEAVERS);
@@ -98,6 +102,12 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
             *outcomes.entry(pair.outcome.name()).or_default() += 1;
             retries += pair.retries;
             match &pair.outcome {
+                ProviderOutcome::Queued { verified } if *verified != Verification::Verified => {
+                    panic!(
+                        "{} {}: a queued revocation must be seen through: {verified:?}",
+                        person.email, pair.provider
+                    );
+                }
                 ProviderOutcome::Revoked { verified, .. }
                 | ProviderOutcome::AlreadyClean { verified }
                 | ProviderOutcome::Queued { verified } => {
@@ -146,6 +156,29 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
         "{succeeded} of {pairs} succeeded: {outcomes:?}"
     );
     assert!(retries > 0, "the faults were met and retried");
+    // The emulators really answered with the faults at the stated rates.
+    let log: Vec<_> = [
+        emulator.docspace().unwrap().requests(),
+        emulator.rocketchat().unwrap().requests(),
+        emulator.slack().unwrap().requests(),
+    ]
+    .concat();
+    let share = |fault: Fault| {
+        log.iter().filter(|r| r.fault == Some(fault)).count() as f64 / log.len() as f64
+    };
+    for (fault, ratio) in [
+        (Fault::ServerError, 0.10),
+        (Fault::Drop, 0.05),
+        (Fault::Malformed, 0.05),
+        (Fault::RateLimited, 0.10),
+    ] {
+        let got = share(fault);
+        assert!(
+            (got - ratio).abs() < 0.025,
+            "{fault:?}: {got:.3} of {} requests",
+            log.len()
+        );
+    }
     for (person, before) in bystanders.iter().zip(before) {
         let after: usize = ["docspace", "rocketchat", "slack"]
             .iter()

@@ -209,7 +209,7 @@ pub(crate) async fn common_layer<P: Provider>(
         Some(Fault::Malformed) | None => {
             let response = next.run(Request::from_parts(parts, Body::from(body))).await;
             if fault == Some(Fault::Malformed) {
-                truncate_body(response).await
+                damage_body(response, n % 2 == 0).await
             } else {
                 response
             }
@@ -239,15 +239,26 @@ fn dropped_connection() -> Response {
         .expect("static response")
 }
 
-async fn truncate_body(response: Response) -> Response {
+/// Cuts the body in half, or keeps its length and turns `"` into `'`: either way no
+/// longer JSON.
+async fn damage_body(response: Response, cut: bool) -> Response {
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
         .unwrap_or_default();
-    let cut = if bytes.len() > 1 {
-        bytes.slice(..bytes.len() / 2)
+    let cut = if !bytes.contains(&b'"') || (cut && bytes.len() > 1) {
+        if bytes.len() > 1 {
+            bytes.slice(..bytes.len() / 2)
+        } else {
+            Bytes::from_static(b"{")
+        }
     } else {
-        Bytes::from_static(b"{")
+        Bytes::from(
+            bytes
+                .iter()
+                .map(|&b| if b == b'"' { b'\'' } else { b })
+                .collect::<Vec<u8>>(),
+        )
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(cut))

@@ -14,9 +14,11 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Share of requests answered with the provider's 5xx, unprocessed.
     pub server_error_ratio: f64,
-    /// Share of requests whose connection is cut, unprocessed.
+    /// Share of requests whose connection is cut, unprocessed: the status line goes
+    /// out, then the connection breaks before the body.
     pub drop_ratio: f64,
-    /// Share of answers whose JSON body is truncated after processing.
+    /// Share of answers whose JSON body is damaged after processing: cut in half, or
+    /// (every other one) its quotes turned into apostrophes.
     pub malformed_ratio: f64,
     /// Share of requests answered with the provider's own 429, unprocessed.
     pub rate_limit_ratio: f64,
@@ -116,13 +118,13 @@ impl Faults {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
-    /// The connection is cut before an answer.
+    /// The connection breaks after the status line, before the body.
     Drop,
     /// A 5xx answer.
     ServerError,
     /// A 429 answer.
     RateLimited,
-    /// The real answer, its body truncated.
+    /// The real answer, its body cut short or garbled.
     Malformed,
 }
 
@@ -138,19 +140,22 @@ pub(crate) fn draw(seed: u64, n: u64, stream: u64) -> f64 {
 }
 
 impl Faults {
-    /// The fault for request number `n`, drawn from `seed`.
+    /// The fault for request number `n`, drawn from `seed`. One draw, cut into
+    /// exclusive bands, so each ratio is the share of requests that fault really hits
+    /// (were the ratios to sum past 1, the later bands would be cut short).
     pub(crate) fn pick(&self, seed: u64, n: u64) -> Option<Fault> {
-        if self.drop_ratio > 0.0 && draw(seed, n, 1) < self.drop_ratio {
-            return Some(Fault::Drop);
-        }
-        if self.server_error_ratio > 0.0 && draw(seed, n, 2) < self.server_error_ratio {
-            return Some(Fault::ServerError);
-        }
-        if self.rate_limit_ratio > 0.0 && draw(seed, n, 3) < self.rate_limit_ratio {
-            return Some(Fault::RateLimited);
-        }
-        if self.malformed_ratio > 0.0 && draw(seed, n, 4) < self.malformed_ratio {
-            return Some(Fault::Malformed);
+        let u = draw(seed, n, 1);
+        let mut edge = 0.0;
+        for (ratio, fault) in [
+            (self.drop_ratio, Fault::Drop),
+            (self.server_error_ratio, Fault::ServerError),
+            (self.rate_limit_ratio, Fault::RateLimited),
+            (self.malformed_ratio, Fault::Malformed),
+        ] {
+            edge += ratio.max(0.0);
+            if u < edge {
+                return Some(fault);
+            }
         }
         None
     }
@@ -171,8 +176,25 @@ mod tests {
             .count() as f64
             / n as f64;
         let drops = picked.iter().filter(|f| **f == Some(Fault::Drop)).count() as f64 / n as f64;
-        assert!((0.085..0.11).contains(&errors), "{errors}");
-        assert!((0.04..0.06).contains(&drops), "{drops}");
+        assert!((0.09..0.11).contains(&errors), "{errors}");
+        assert!((0.045..0.055).contains(&drops), "{drops}");
+        // Together too: each ratio is the share it gets, not what the others leave.
+        let all = Faults::none()
+            .with_server_errors(0.1)
+            .with_drops(0.05)
+            .with_malformed(0.05)
+            .with_rate_limits(0.1, Duration::from_millis(1));
+        let picked: Vec<_> = (0..n).map(|i| all.pick(7, i)).collect();
+        let share = |f: Fault| picked.iter().filter(|p| **p == Some(f)).count() as f64 / n as f64;
+        for (fault, ratio) in [
+            (Fault::Drop, 0.05),
+            (Fault::ServerError, 0.1),
+            (Fault::RateLimited, 0.1),
+            (Fault::Malformed, 0.05),
+        ] {
+            let got = share(fault);
+            assert!((got - ratio).abs() < 0.01, "{fault:?}: {got}");
+        }
         assert!(Faults::none().pick(7, 3).is_none());
     }
 }
