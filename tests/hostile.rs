@@ -50,6 +50,12 @@ fn acceptable(kind: ErrorKind) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_ids_and_emails_get_a_typed_error_or_a_well_formed_request() {
+    tokio::time::timeout(std::time::Duration::from_secs(120), hostile_input())
+        .await
+        .expect("bounded: the corpus passes within 2 minutes");
+}
+
+async fn hostile_input() {
     let ids = hostile::ids();
     let emails = hostile::emails();
     assert!(
@@ -171,6 +177,14 @@ async fn hostile_ids_and_emails_get_a_typed_error_or_a_well_formed_request() {
                 );
             }
         }
+        // Ids placed in the path arrive as one segment, intact.
+        for request in &requests {
+            if let Some(operation) = Spec::get(provider).operation(&request.method, &request.path) {
+                for (name, value) in operation.path_values(request) {
+                    round_trips_in_path(&ids, provider, request, &name, &value);
+                }
+            }
+        }
         let problems: Vec<_> = nonconforming(Spec::get(provider), &requests)
             .into_iter()
             .filter(|(label, why)| !hostile::known_departure(provider, label, why))
@@ -188,4 +202,20 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// A path parameter must be one of the ids given, byte for byte.
+fn round_trips_in_path(
+    ids: &[String],
+    provider: unisession_testkit::Provider,
+    request: &unisession_testkit::Request,
+    name: &str,
+    value: &str,
+) {
+    assert!(
+        ids.iter().any(|i| i == value),
+        "{provider:?} {} {}: path parameter {name}={value:?} is no id as given",
+        request.method,
+        request.path
+    );
 }

@@ -306,10 +306,34 @@ async fn hostile_ids_and_emails_through_the_cli_are_refused_or_sent_intact() {
                 );
             }
         }
+        // Ids placed in the path arrive as one segment, intact.
+        for request in &requests {
+            if let Some(operation) = Spec::get(provider).operation(&request.method, &request.path) {
+                for (name, value) in operation.path_values(request) {
+                    round_trips_in_path(&ids, provider, request, &name, &value);
+                }
+            }
+        }
         let problems: Vec<_> = nonconforming(Spec::get(provider), &requests)
             .into_iter()
             .filter(|(label, why)| !hostile::known_departure(provider, label, why))
             .collect();
         assert!(problems.is_empty(), "{provider:?}: {problems:#?}");
     }
+}
+
+/// A path parameter must be one of the ids given, byte for byte.
+fn round_trips_in_path(
+    ids: &[String],
+    provider: unisession_testkit::Provider,
+    request: &unisession_testkit::Request,
+    name: &str,
+    value: &str,
+) {
+    assert!(
+        ids.iter().any(|i| i == value),
+        "{provider:?} {} {}: path parameter {name}={value:?} is no id as given",
+        request.method,
+        request.path
+    );
 }

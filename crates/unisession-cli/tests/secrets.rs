@@ -88,6 +88,31 @@ async fn the_demo_at_trace_level_shows_no_credential() {
     let demo = run(command).await;
     assert_eq!(demo.code, 0, "{}", demo.stderr);
     assert!(demo.stderr.contains("TRACE"), "tracing is on");
+    // The twin is the demo's data: same person, same Slack session ids.
+    let document: serde_json::Value = serde_json::from_str(&demo.stdout).unwrap();
+    let person = &twin.people()[1];
+    assert_eq!(document["person"], person.email.as_str());
+    let mut listed: Vec<String> = document["before"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["provider"] == "slack")
+        .unwrap()["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut seeded: Vec<String> = twin
+        .slack()
+        .unwrap()
+        .sessions_of(&person.slack_id)
+        .iter()
+        .map(u64::to_string)
+        .collect();
+    listed.sort();
+    seeded.sort();
+    assert_eq!(listed, seeded, "the twin seeds what the demo seeds");
     let outputs = vec![
         ("stdout".to_owned(), demo.stdout),
         ("stderr".to_owned(), demo.stderr),

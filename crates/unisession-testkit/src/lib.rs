@@ -596,6 +596,24 @@ impl Operation<'_> {
         self.op.get("operationId").and_then(Value::as_str)
     }
 
+    /// The path parameters of a concrete request of this operation, decoded:
+    /// `(name, value)` for each `{name}` segment of the template.
+    pub fn path_values(&self, request: &Request) -> Vec<(String, String)> {
+        let concrete: Vec<&str> = request.path.trim_end_matches('/').split('/').collect();
+        self.template
+            .trim_end_matches('/')
+            .split('/')
+            .zip(concrete)
+            .filter_map(|(template, value)| {
+                let name = template.strip_prefix('{')?.strip_suffix('}')?;
+                let decoded = percent_encoding::percent_decode_str(value)
+                    .decode_utf8_lossy()
+                    .into_owned();
+                Some((name.to_owned(), decoded))
+            })
+            .collect()
+    }
+
     /// Checks a concrete request against the operation: required parameters present
     /// in their place, path parameters of the declared type, a required body present.
     /// Returns what is wrong.

@@ -7,6 +7,9 @@ use std::process::{Command, Output, Stdio};
 
 use unisession::emulator::{Emulator, EmulatorConfig};
 
+/// How long one run of the binary may take in a test.
+pub const LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_unisession");
 
 pub struct Env {
@@ -110,10 +113,23 @@ impl Run {
     }
 }
 
+/// Runs the command to its end, or kills it after two minutes and fails: every
+/// test that runs the binary is bounded in time.
 pub async fn run(mut command: Command) -> Run {
-    let output: Output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let pid = child.id();
+    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
+    let output: Output = match tokio::time::timeout(LIMIT, waiting).await {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("the command ran longer than {LIMIT:?} and was killed");
+        }
+    };
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
