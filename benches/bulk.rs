@@ -68,7 +68,26 @@ fn main() {
         "{:<11} {:>6} {:>8} {:>9} {:>7} {:>7} {:>6} {:>7}  bound by",
         "provider", "scale", "wall s", "minimum s", "over", "calls", "429s", "failed"
     );
+    let mut missed = Vec::new();
     for (provider, scale, f) in &summary {
+        if f.over() > 0.10 {
+            missed.push(format!(
+                "{provider}: {:.1}% over the minimum (target 10%)",
+                f.over() * 100.0
+            ));
+        }
+        if f.share_429() >= 0.01 {
+            missed.push(format!(
+                "{provider}: {:.2}% of calls answered 429 (target under 1%)",
+                f.share_429() * 100.0
+            ));
+        }
+        if f.failed > 0 {
+            missed.push(format!(
+                "{provider}: {} people failed (target none)",
+                f.failed
+            ));
+        }
         println!(
             "{:<11} {:>5}× {:>8.2} {:>9.2} {:>6.1}% {:>7} {:>6} {:>7}  {} (real time: {:.0} min)",
             provider,
@@ -83,6 +102,7 @@ fn main() {
             f.wall.as_secs_f64() * scale / 60.0,
         );
     }
+    support::verdict(&missed);
 }
 
 struct Figures {

@@ -108,7 +108,18 @@ fn main() {
         "{:<11} {:>9} {:>5} {:>8} {:>11} {:>19} {:>13}",
         "provider", "sessions", "page", "seconds", "sessions/s", "RSS while listing", "peak RSS"
     );
+    let mut missed = Vec::new();
     for (provider, count, page, elapsed, rate, min, max, peak) in summary {
+        if peak >= 64.0 {
+            missed.push(format!(
+                "{provider}: peak RSS {peak:.1} MiB (target under 64 MiB)"
+            ));
+        }
+        if max - min > 8.0 {
+            missed.push(format!(
+                "{provider}: RSS grew from {min:.1} to {max:.1} MiB while listing (target: flat)"
+            ));
+        }
         println!(
             "{:<11} {:>9} {:>5} {:>8.2} {:>11.0} {:>9.1}–{:<5.1} MiB {:>9.1} MiB{}",
             provider,
@@ -126,6 +137,7 @@ fn main() {
             }
         );
     }
+    support::verdict(&missed);
 }
 
 /// This process's resident memory now (`VmRSS`), in bytes.

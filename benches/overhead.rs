@@ -111,7 +111,14 @@ fn main() {
         "{:<11} {:>12} {:>9} {:>9} {:>12} {:>9} {:>9} {:>7}",
         "provider", "adapter/s", "p50 µs", "p99 µs", "raw/s", "p50 µs", "p99 µs", "ratio"
     );
+    let mut missed = Vec::new();
     for (provider, adapter, raw, ratio) in &summary {
+        if *ratio < 0.8 {
+            missed.push(format!(
+                "{provider}: the adapter reached {:.1}% of the raw loop (target 80%)",
+                ratio * 100.0
+            ));
+        }
         println!(
             "{:<11} {:>12.0} {:>9.0} {:>9.0} {:>12.0} {:>9.0} {:>9.0} {:>6.1}%{}",
             provider,
@@ -129,6 +136,7 @@ fn main() {
             }
         );
     }
+    support::verdict(&missed);
 }
 
 /// (user, session) pairs, people other than the administrator.

@@ -267,3 +267,16 @@ pub fn machine() -> serde_json::Value {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     serde_json::json!({"cpu": cpu, "cores": cores, "os": std::env::consts::OS})
 }
+
+/// Ends the benchmark: exit 1 naming every missed target, so a run that misses one
+/// fails instead of only printing it.
+pub fn verdict(missed: &[String]) {
+    if missed.is_empty() {
+        println!("\nevery target met");
+        return;
+    }
+    for target in missed {
+        println!("TARGET MISSED: {target}");
+    }
+    std::process::exit(1);
+}
