@@ -21,6 +21,9 @@
 //! # }
 //! ```
 //!
+//! Where an emulator departs from its real server (what it does not enforce, what it
+//! simplifies), the provider's module says so: [`docspace`], [`rocketchat`], [`slack`].
+//!
 //! # Control surface
 //!
 //! Besides the Rust handles, every server answers under [`CONTROL_PREFIX`]
@@ -33,10 +36,10 @@
 
 mod common;
 pub mod dataset;
-mod docspace;
+pub mod docspace;
 mod faults;
-mod rocketchat;
-mod slack;
+pub mod rocketchat;
+pub mod slack;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -23,6 +23,11 @@
 //!   `get`/`clearSettings` take at most 1000 `user_ids`, like `setSettings`.
 //! - Rate-limit windows are sliding, per method and token; the `missing_charset`
 //!   warning is given for JSON bodies only.
+//! - `Retry-After` is whole seconds in real time and carries decimals only under
+//!   scaled time (`time_scale > 1`), where windows last fractions of a second.
+//!
+//! Not emulated: `session_invalidation_failed` and `admin_unauthorized` (no known
+//! trigger), and Tier bursts beyond the per-minute count.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -703,7 +708,13 @@ async fn method(
         let key = format!("{method}:{token}");
         if let Limit::Refused { retry_after } = slack.limiter.check(&key, tier.per_minute(), window)
         {
-            return rate_limited(retry_after, faults.rate_limit_empty_body);
+            // Slack announces whole seconds; only scaled time needs finer waits.
+            let wait = if faults.time_scale > 1.0 {
+                retry_after
+            } else {
+                Duration::from_secs(retry_after.as_secs_f64().ceil() as u64)
+            };
+            return rate_limited(wait, faults.rate_limit_empty_body);
         }
     }
     match kind {

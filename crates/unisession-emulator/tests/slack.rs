@@ -1693,6 +1693,24 @@ async fn tier2_method_answers_429_ratelimited_with_retry_after_on_the_21st_call(
 }
 
 #[tokio::test]
+async fn in_real_time_retry_after_is_whole_seconds_as_slack_sends_it() {
+    let env = Env::with_faults(enforced(1.0)).await;
+    spend(&env, LIST, &json!({"limit": 1}), 20).await;
+    let response = env
+        .post(LIST, Some(&env.admin()), Some(JSON_UTF8), "{}")
+        .await;
+    assert_eq!(response.status().as_u16(), 429);
+    let value = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let seconds: u64 = value
+        .parse()
+        .unwrap_or_else(|_| panic!("{value:?} is not whole seconds"));
+    assert!((1..=60).contains(&seconds), "{seconds}");
+}
+
+#[tokio::test]
 async fn rate_limited_answer_may_have_an_empty_body() {
     let env = Env::with_faults(enforced(SCALE).with_empty_rate_limit_body(true)).await;
     spend(&env, RESET, &json!({"user_id": env.person(1)}), 20).await;
