@@ -47,6 +47,19 @@ async fn retries_5xx_exactly_as_configured_then_succeeds() {
 }
 
 #[tokio::test]
+async fn a_408_request_timeout_is_retried_like_a_5xx() {
+    let server = TestServer::start().await;
+    server.script([Reply::status(408), Reply::ok("{}")]);
+    let response = client(&server, fast_retry(2))
+        .request(Method::GET, "ping")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((response.status().as_u16(), response.retries()), (200, 1));
+    assert_eq!(server.count(), 2);
+}
+
+#[tokio::test]
 async fn exhausted_5xx_retries_hand_back_the_last_answer() {
     let server = TestServer::start().await;
     server.fallback(Reply::status(503).body("down"));
