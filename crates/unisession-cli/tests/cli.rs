@@ -779,3 +779,24 @@ async fn every_dry_run_changes_nothing_and_names_its_command() {
     }
     assert_eq!(state(&env), before, "a dry run revokes nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configuration_is_found_through_unisession_config() {
+    let env = Env::start(EmulatorConfig::new().users(2)).await;
+    let mut command = Command::new(BIN);
+    command
+        .args(["--format", "json", "config", "check"])
+        .env("UNISESSION_CONFIG", &env.config)
+        .env("TEST_SLACK_TOKEN", env.slack_token())
+        .current_dir(env.dir.path())
+        .stdin(Stdio::null());
+    let ran = run(command).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let document = ran.json();
+    assert_eq!(
+        document["config"].as_str(),
+        env.config.to_str(),
+        "the file named by UNISESSION_CONFIG"
+    );
+    assert_eq!(document["providers"].as_array().unwrap().len(), 3);
+}

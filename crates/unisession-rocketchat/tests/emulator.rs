@@ -247,6 +247,56 @@ async fn the_password_method_sends_the_lowercase_sha256_once_and_is_then_remembe
 }
 
 #[tokio::test]
+async fn the_totp_method_asks_the_callback_when_no_secret_is_configured() {
+    let emulator = emulator_with(
+        2,
+        config(|c| {
+            c.admin_two_factor = TwoFactorMethod::Totp;
+            c.remember_two_factor = Duration::ZERO;
+        }),
+    )
+    .await;
+    let rc = emulator.rocketchat().unwrap();
+    let c = rc.credentials();
+    let secret = c.admin_totp_secret.clone();
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let provider = base(rc)
+        .with_token(
+            c.admin_user_id.clone(),
+            SecretString::from(c.admin_token.clone()),
+        )
+        .with_totp_callback(move |challenge| {
+            seen.lock().unwrap().push(challenge.method.clone());
+            // What an authenticator app shows: SHA-1, 6 digits, 30 s.
+            let code = totp_rs::Builder::new()
+                .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
+                .with_digits(6)
+                .with_skew(1)
+                .with_step_duration(30)
+                .build_noncompliant()
+                .generate_current()
+                .to_string();
+            async move { Ok(SecretString::from(code)) }
+        })
+        .build()
+        .unwrap();
+    provider.list_sessions(&ListQuery::new()).await.unwrap();
+    assert_eq!(*asked.lock().unwrap(), vec!["totp".to_owned()]);
+    // A callback that answers wrong gets a typed refusal, not a loop.
+    let wrong = base(rc)
+        .with_token(
+            c.admin_user_id.clone(),
+            SecretString::from(c.admin_token.clone()),
+        )
+        .with_totp_callback(|_| async { Ok(SecretString::from("000000")) })
+        .build()
+        .unwrap();
+    let err = wrong.list_sessions(&ListQuery::new()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TwoFactorInvalid, "{err}");
+}
+
+#[tokio::test]
 async fn the_totp_method_uses_the_configured_secret() {
     let config = config(|c| {
         c.admin_two_factor = TwoFactorMethod::Totp;

@@ -662,7 +662,7 @@ async fn invalidate_and_reset_requests_match_the_spec_where_it_still_describes_t
 }
 
 #[tokio::test]
-async fn no_token_appears_in_debug_display_errors_or_traces() {
+async fn no_token_appears_in_debug_display_or_errors() {
     let emulator = emulator(2).await;
     let slack_emulator = emulator.slack().unwrap();
     let token = slack_emulator.tokens().revoked.clone();
