@@ -789,7 +789,10 @@ async fn a_429_or_an_old_servers_400_is_retried_after_the_reset() {
         let emulator = emulator_with(2, config).await;
         let rc = emulator.rocketchat().unwrap();
         rc.set_faults(Faults::none().with_enforced_limits(500.0));
-        // Three clients share nothing: the third call of the window is refused once.
+        // Fresh clients know no budget: the third call of the window is refused once,
+        // and must wait for the announced reset (the window is 120 ms; the backoff
+        // alone, 5 + 10 + 20 + 20 ms, would give up before it).
+        let mut slowest = Duration::ZERO;
         for _ in 0..4 {
             let provider = base(rc)
                 .with_token(
@@ -798,8 +801,14 @@ async fn a_429_or_an_old_servers_400_is_retried_after_the_reset() {
                 )
                 .build()
                 .unwrap();
+            let started = std::time::Instant::now();
             provider.find_user("alice@corp.example").await.unwrap();
+            slowest = slowest.max(started.elapsed());
         }
+        assert!(
+            slowest >= Duration::from_millis(60),
+            "old={old}: the refused call waited for X-RateLimit-Reset ({slowest:?})"
+        );
         let refused = rc
             .requests()
             .iter()
