@@ -217,7 +217,11 @@ fn check_user(user: &Result<Option<UserRef>>, status: u16, body: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    // 512 cases per run; PROPTEST_CASES=N searches longer.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn slack_decoding_never_panics(status in arb_status(), body in arb_body()) {
@@ -286,4 +290,36 @@ proptest! {
         }
         let _ = unisession::docspace::decode::error(status, &body);
     }
+}
+
+#[test]
+fn an_empty_id_is_never_a_user_or_a_session() {
+    let slack_user = unisession::slack::decode::lookup(200, br#"{"ok":true,"user":{"id":""}}"#);
+    assert!(slack_user.is_err(), "{slack_user:?}");
+    let slack_page = unisession::slack::decode::session_page(
+        "slack",
+        200,
+        br#"{"ok":true,"active_sessions":[{"user_id":"","session_id":1}]}"#,
+    );
+    assert!(slack_page.is_err(), "{slack_page:?}");
+    let rc_page = unisession::rocketchat::decode::session_page(
+        "rocketchat",
+        "api/v1/sessions/list.all",
+        200,
+        br#"{"sessions":[{"sessionId":"","userId":"u"}],"total":1,"success":true}"#,
+        0,
+        None,
+    );
+    assert!(rc_page.is_err(), "{rc_page:?}");
+    let employee =
+        unisession::docspace::decode::employee(200, br#"{"response":{"id":""},"status":0}"#);
+    assert!(employee.is_err(), "{employee:?}");
+    let ds_page = unisession::docspace::decode::connections(
+        "docspace",
+        200,
+        br#"{"response":{"loginEvent":1,"items":[{"id":5,"userId":""}]},"status":0}"#,
+        None,
+        None,
+    );
+    assert!(ds_page.is_err(), "{ds_page:?}");
 }

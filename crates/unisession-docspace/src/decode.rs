@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use unisession_core::{
     Cursor, Device, DeviceKind, Error, ErrorKind, Page, Result, Session, SessionId, UserId, UserRef,
 };
-use unisession_http::decode_json;
+use unisession_http::decode_json_object;
 
 use crate::wire;
 
@@ -25,7 +25,7 @@ pub(crate) fn envelope<T: DeserializeOwned>(
     }
     // The status first: a failed validation comes as a 200 whose `response` is a
     // problem description, not the expected value.
-    let envelope: wire::Envelope<serde_json::Value> = decode_json(body).map_err(|why| {
+    let envelope: wire::Envelope<serde_json::Value> = decode_json_object(body).map_err(|why| {
         // A truncated or garbled body is worth another try; a wrong shape is not.
         let temporary = !why.starts_with("unexpected JSON shape");
         Error::new(
@@ -72,10 +72,15 @@ pub fn connections(
     let current = connections.login_event;
     // The caller's own connection is always listed: an answer without a list is broken,
     // and reading it as "no sessions" would prove a revocation that did not happen.
-    let Some(items) = connections.items else {
+    let Some(items) = connections.items.filter(|items| {
+        // A listed session nobody owns cannot be attributed: the answer is broken.
+        items
+            .iter()
+            .all(|c| c.id == 0 || !c.user_id.trim().is_empty())
+    }) else {
         return Err(Error::new(
             ErrorKind::Decode,
-            "the answer of security/activeconnections has no items list",
+            "the answer of security/activeconnections has no items list, or lists a session without its user",
         ));
     };
     let mut items: Vec<wire::Connection> = items
@@ -106,13 +111,25 @@ pub fn connections(
 /// URL report everyone absent.
 pub fn employee(status: u16, body: &[u8]) -> Result<Option<UserRef>> {
     if status == 404 {
-        let envelope: Option<wire::ErrorEnvelope> = decode_json(body).ok();
-        return match envelope.and_then(|e| e.error).and_then(|e| e.message) {
+        // Read as a value: serde would also fill the envelope's structs from arrays.
+        let envelope: Option<serde_json::Value> = decode_json_object(body).ok();
+        let message = envelope
+            .as_ref()
+            .and_then(|v| v.get("error"))
+            .and_then(|e| e.get("message"))
+            .and_then(serde_json::Value::as_str);
+        return match message {
             Some(_) => Ok(None),
             None => Err(error(status, body)),
         };
     }
     let employee: wire::Employee = envelope("people/email", status, body)?.ok_or_else(no_result)?;
+    if employee.id.trim().is_empty() {
+        return Err(Error::new(
+            ErrorKind::Decode,
+            "could not decode the answer of people/email: a user without an id",
+        ));
+    }
     let mut user = UserRef::new(UserId::new(employee.id));
     user.email = employee.email;
     user.name = employee.display_name;

@@ -1,14 +1,14 @@
 //! DocSpace answers to [`ErrorKind`]: status first, then the error envelope.
 
 use unisession_core::{Error, ErrorKind};
-use unisession_http::decode_json;
+use unisession_http::decode_json_object;
 
 use crate::wire::ErrorEnvelope;
 
 /// The error for a non-success answer. Empty bodies are common (401, scope 403,
 /// route-miss 404, 429), as are HTML pages from the reverse proxy (502/503).
 pub fn error_for(status: u16, body: &[u8]) -> Error {
-    let envelope: Option<ErrorEnvelope> = decode_json(body).ok();
+    let envelope: Option<ErrorEnvelope> = decode_json_object(body).ok();
     let message = envelope
         .as_ref()
         .and_then(|e| e.error.as_ref())

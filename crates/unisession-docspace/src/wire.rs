@@ -56,7 +56,7 @@ pub struct Connection {
     pub id: i32,
     #[serde(default)]
     pub tenant_id: i32,
-    #[serde(default)]
+    /// Always sent: a session nobody owns proves nothing, so its absence is an error.
     pub user_id: String,
     #[serde(default)]
     pub mobile: bool,

@@ -1001,6 +1001,16 @@ impl Response {
     }
 }
 
+/// [`decode_json`] for answers that are JSON objects, as every envelope is. serde
+/// would also read a struct from an array (`[[…], 5]`), which no server sends: that
+/// is refused, so only an answer that names its fields can decode.
+pub fn decode_json_object<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, String> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => decode_json(body),
+        Some(_) => Err("unexpected JSON shape: not an object".to_owned()),
+    }
+}
+
 /// Decodes JSON, describing a failure by category and position only: serde_json's
 /// own messages can quote values from the body.
 pub fn decode_json<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, String> {

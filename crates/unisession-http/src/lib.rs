@@ -50,7 +50,7 @@ mod url_policy;
 
 pub use client::{
     HttpClient, HttpClientBuilder, RateLimitDetector, RequestBuilder, Response, RetryEvent,
-    RetryHook, RetryReason, decode_json,
+    RetryHook, RetryReason, decode_json, decode_json_object,
 };
 pub use http::{HeaderMap, Method, StatusCode};
 pub use pacing::{Pacer, Rate};

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use unisession_core::{
     Cursor, Device, DeviceKind, Error, Page, Result, Session, SessionId, UserId,
 };
-use unisession_http::decode_json;
+use unisession_http::decode_json_object;
 
 use crate::wire;
 
@@ -20,7 +20,7 @@ pub(crate) fn answer<T: DeserializeOwned>(route: &str, status: u16, body: &[u8])
     if status != 200 {
         return Err(error(status, body, route.starts_with("api/v1/sessions/")));
     }
-    decode_json(body).map_err(|why| {
+    decode_json_object(body).map_err(|why| {
         // A truncated or garbled body is worth another try; a wrong shape is not.
         let temporary = !why.starts_with("unexpected JSON shape");
         Error::new(
@@ -44,6 +44,19 @@ pub fn session_page(
     user: Option<&UserId>,
 ) -> Result<Page<Session>> {
     let page: wire::SessionPage = answer(route, status, body)?;
+    // A session without its ids cannot be revoked nor attributed: refuse the page.
+    if page
+        .sessions
+        .iter()
+        .any(|s| s.session_id.trim().is_empty() || s.user_id.trim().is_empty())
+    {
+        return Err(Error::new(
+            unisession_core::ErrorKind::Decode,
+            format!(
+                "could not decode the answer of {route}: a session without sessionId or userId"
+            ),
+        ));
+    }
     let received = page.sessions.len() as u64;
     let next = offset.saturating_add(received);
     let items = page

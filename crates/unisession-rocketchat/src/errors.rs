@@ -2,7 +2,7 @@
 //! `[type]` suffix of `error`), then the message.
 
 use unisession_core::{Error, ErrorKind};
-use unisession_http::decode_json;
+use unisession_http::decode_json_object;
 
 use crate::wire::Failure;
 
@@ -20,7 +20,7 @@ pub fn error_type(failure: &Failure) -> Option<String> {
 /// The error for a failed answer. `sessions_route` tells whether the call went to
 /// device management, where older servers report a missing license as `unauthorized`.
 pub fn error_for(status: u16, body: &[u8], sessions_route: bool) -> Error {
-    let failure: Failure = decode_json(body).unwrap_or_default();
+    let failure: Failure = decode_json_object(body).unwrap_or_default();
     let kind_name = error_type(&failure);
     let raw = failure
         .error

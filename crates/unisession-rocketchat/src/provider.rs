@@ -11,7 +11,7 @@ use unisession_core::{
     Capabilities, DeviceScope, Error, ErrorKind, ListQuery, Operation, Page, Result, Revocation,
     Session, SessionId, SessionProvider, SessionProviderExt, SessionRef, UserId, UserRef,
 };
-use unisession_http::{HttpClient, Method, RequestBuilder, Response, decode_json};
+use unisession_http::{HttpClient, Method, RequestBuilder, Response, decode_json_object};
 
 use crate::config::{Credential, RocketChatBuilder, Scope, UserRevocation};
 use crate::errors::{error_for, error_type};
@@ -91,7 +91,7 @@ fn session_not_found(response: &Response) -> bool {
 }
 
 fn failure_of(response: &Response) -> wire::Failure {
-    decode_json(response.body()).unwrap_or_default()
+    decode_json_object(response.body()).unwrap_or_default()
 }
 
 fn wants_second_factor(response: &Response) -> Option<wire::Failure> {
@@ -202,7 +202,13 @@ impl RocketChatProvider {
                 .send()
                 .await?;
             if response.status() == 200 {
-                let login: wire::Login = response.json()?;
+                let login: wire::Login = decode_json_object(response.body()).map_err(|why| {
+                    Error::new(
+                        ErrorKind::Decode,
+                        format!("could not decode the answer of {LOGIN}: {why}"),
+                    )
+                    .with_temporary(!why.starts_with("unexpected JSON shape"))
+                })?;
                 return Ok((
                     login.data.user_id,
                     SecretString::from(login.data.auth_token),

@@ -5,7 +5,7 @@
 use unisession_core::{
     Cursor, Device, DeviceKind, Error, ErrorKind, Page, Result, Session, SessionId, UserId, UserRef,
 };
-use unisession_http::decode_json;
+use unisession_http::decode_json_object;
 
 use crate::errors::api_error;
 use crate::wire;
@@ -21,7 +21,7 @@ pub(crate) fn envelope(method: &str, status: u16, body: &[u8]) -> Result<wire::E
         .with_status(status)
         .with_temporary(status >= 500));
     }
-    decode_json(body).map_err(|why| decode_error(method, &why))
+    decode_json_object(body).map_err(|why| decode_error(method, &why))
 }
 
 fn decode_error(method: &str, why: &str) -> Error {
@@ -54,7 +54,16 @@ pub fn session_page(provider: &str, status: u16, body: &[u8]) -> Result<Page<Ses
             _ => Err(envelope_error(&envelope)),
         };
     }
-    let list: wire::SessionList = decode_json(body).map_err(|why| decode_error(METHOD, &why))?;
+    let list: wire::SessionList =
+        decode_json_object(body).map_err(|why| decode_error(METHOD, &why))?;
+    // A session nobody owns could hide a survivor from a verification: refuse the page.
+    if list
+        .active_sessions
+        .iter()
+        .any(|s| s.user_id.trim().is_empty())
+    {
+        return Err(decode_error(METHOD, "a session without a user_id"));
+    }
     let items = list
         .active_sessions
         .into_iter()
@@ -78,8 +87,12 @@ pub fn lookup(status: u16, body: &[u8]) -> Result<Option<UserRef>> {
             _ => Err(envelope_error(&envelope)),
         };
     }
-    let lookup: wire::Lookup = decode_json(body).map_err(|why| decode_error(METHOD, &why))?;
+    let lookup: wire::Lookup =
+        decode_json_object(body).map_err(|why| decode_error(METHOD, &why))?;
     let user = lookup.user;
+    if user.id.trim().is_empty() {
+        return Err(decode_error(METHOD, "a user without an id"));
+    }
     let profile = user.profile.unwrap_or(wire::Profile {
         email: None,
         real_name: None,

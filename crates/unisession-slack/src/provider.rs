@@ -10,7 +10,7 @@ use unisession_core::{
     Capabilities, DeviceScope, Error, ErrorKind, ListQuery, Operation, Page, Result, Revocation,
     Session, SessionProvider, SessionRef, UserId, UserRef,
 };
-use unisession_http::{HttpClient, Method, Response, decode_json};
+use unisession_http::{HttpClient, Method, Response, decode_json_object};
 
 use crate::config::{SlackBuilder, Tier};
 use crate::errors::api_error;
@@ -233,7 +233,7 @@ impl SlackProvider {
         if !envelope.ok {
             return Err(crate::decode::envelope_error(&envelope));
         }
-        let body = decode_json(response.body()).map_err(|why| {
+        let body = decode_json_object(response.body()).map_err(|why| {
             Error::new(
                 ErrorKind::Decode,
                 format!("could not decode the answer of {method}: {why}"),
