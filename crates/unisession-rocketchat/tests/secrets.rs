@@ -78,6 +78,28 @@ async fn no_token_password_hash_or_code_appears_in_any_output() {
         .build()
         .unwrap();
     let err = failing.list_sessions(&ListQuery::new()).await.unwrap_err();
+    // The emailed-code method: the code the server sent must not be traced either.
+    rc.update_config(|c| c.admin_two_factor = unisession_emulator::TwoFactorMethod::Email);
+    let codes = Arc::new(Mutex::new(Vec::new()));
+    let (seen, mailbox, admin) = (codes.clone(), rc.clone(), c.admin_user_id.clone());
+    let emailed = base(rc)
+        .with_token(
+            c.admin_user_id.clone(),
+            SecretString::from(c.admin_token.clone()),
+        )
+        .with_email_code_callback(move |_| {
+            let code = mailbox.last_email_code(&admin).unwrap_or_default();
+            seen.lock().unwrap().push(code.clone());
+            async move { Ok(SecretString::from(code)) }
+        })
+        .build()
+        .unwrap();
+    emailed.list_sessions(&ListQuery::new()).await.unwrap();
+    let codes = codes.lock().unwrap().clone();
+    assert!(
+        !codes.is_empty() && codes.iter().all(|c| c.len() == 6),
+        "{codes:?}"
+    );
     outputs.push(format!("{provider:?} {provider} {err} {err:?}"));
     let traces = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -95,6 +117,14 @@ async fn no_token_password_hash_or_code_appears_in_any_output() {
     let wrong_digest = password_digest(&SecretString::from("wrong-password-value"))
         .expose_secret()
         .to_owned();
+    for output in &outputs {
+        // A six-digit code would show as a word of its own (timestamps and ports
+        // make other words).
+        let words: Vec<&str> = output.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+        for code in &codes {
+            assert!(!words.contains(&code.as_str()), "an emailed code leaked");
+        }
+    }
     for output in outputs {
         for secret in [
             &c.admin_token,
