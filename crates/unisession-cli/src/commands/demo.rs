@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use serde::Serialize;
 use unisession::emulated::{self, EmulatedOptions};
 use unisession::emulator::{Emulator, EmulatorConfig};
-use unisession::fleet::{Fleet, Plan, Report, Subject};
+use unisession::fleet::{Plan, Report, Subject};
 use unisession::{ListQuery, Session, SessionProvider, SessionProviderExt};
 
 use super::{Context, report_exit};
@@ -118,19 +118,7 @@ pub async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliError> {
         &emulator,
         &EmulatedOptions::default().with_time_scale(1000.0),
     )?;
-    let mut builder = Fleet::builder();
-    for (name, provider) in &providers {
-        builder = builder.provider(name.clone(), provider.clone());
-    }
-    if let Some(path) = &ctx.cli.audit {
-        builder = builder.audit_log(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?,
-        );
-    }
-    let fleet = builder.build()?;
+    let fleet = ctx.fleet(providers.clone())?;
     let subject = Subject::email(&person.email);
     let mut emulators = BTreeMap::new();
     if let Some(ds) = emulator.docspace() {

@@ -10,7 +10,7 @@ pub mod sessions;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
-use unisession::fleet::{Fleet, Report};
+use unisession::fleet::{Fleet, FleetBuilder, Report};
 use unisession::{ErrorKind, SessionProvider};
 
 use crate::cli::{Cli, Format};
@@ -59,6 +59,14 @@ impl Context<'_> {
         &self,
         providers: Vec<(String, Arc<dyn SessionProvider>)>,
     ) -> Result<Fleet, CliError> {
+        Ok(self.fleet_builder(providers)?.build()?)
+    }
+
+    /// A fleet of `providers` writing to the `--audit` log, for the caller to finish.
+    pub fn fleet_builder(
+        &self,
+        providers: Vec<(String, Arc<dyn SessionProvider>)>,
+    ) -> Result<FleetBuilder, CliError> {
         let mut builder = Fleet::builder();
         for (name, provider) in providers {
             builder = builder.provider(name, provider);
@@ -76,7 +84,7 @@ impl Context<'_> {
                 })?;
             builder = builder.audit_log(file);
         }
-        Ok(builder.build()?)
+        Ok(builder)
     }
 
     /// Asks before a destructive step, on a terminal; refuses without a terminal

@@ -35,6 +35,33 @@ fn describe(outcome: &Revocation) -> String {
     }
 }
 
+/// Records a single revocation's result in `out`, prints it (JSON, or one line:
+/// `{done}: {outcome}` or `{failed}: FAILED: {error}`) and gives the exit.
+fn finish(
+    ctx: &Context<'_>,
+    mut out: Single<'_>,
+    result: unisession::Result<Revocation>,
+    done: &str,
+    failed: &str,
+) -> Exit {
+    let exit = match &result {
+        Ok(_) => Exit::Complete,
+        Err(e) => CliError::from_error(e).exit,
+    };
+    match result {
+        Ok(outcome) => out.outcome = Some(outcome),
+        Err(e) => out.error = Some((&e).into()),
+    }
+    if ctx.json() {
+        ctx.print(&output::json(&out));
+    } else if let Some(outcome) = &out.outcome {
+        ctx.print(&format!("{done}: {}", describe(outcome)));
+    } else if let Some(error) = &out.error {
+        ctx.print(&format!("{failed}: FAILED: {error}"));
+    }
+    exit
+}
+
 pub async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Exit, CliError> {
     match command {
         RevokeCommand::Session {
@@ -51,7 +78,7 @@ pub async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Exit, Cli
             if let Some(user) = user_id {
                 session = session.with_user(user.as_str());
             }
-            let mut out = Single {
+            let out = Single {
                 command: "revoke session",
                 provider: &name,
                 session: Some(id),
@@ -73,22 +100,8 @@ pub async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Exit, Cli
             }
             ctx.confirm(&format!("revoke session {id} in {name}"))?;
             let result = handle.revoke_session(&session).await;
-            let exit = match &result {
-                Ok(_) => Exit::Complete,
-                Err(e) => CliError::from_error(e).exit,
-            };
-            match result {
-                Ok(outcome) => out.outcome = Some(outcome),
-                Err(e) => out.error = Some((&e).into()),
-            }
-            if ctx.json() {
-                ctx.print(&output::json(&out));
-            } else if let Some(outcome) = &out.outcome {
-                ctx.print(&format!("{name}: session {id}: {}", describe(outcome)));
-            } else if let Some(error) = &out.error {
-                ctx.print(&format!("{name}: session {id}: FAILED: {error}"));
-            }
-            Ok(exit)
+            let label = format!("{name}: session {id}");
+            Ok(finish(ctx, out, result, &label, &label))
         }
         RevokeCommand::User {
             email,
@@ -105,18 +118,7 @@ pub async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Exit, Cli
             };
             let subject = Subject::email(email);
             let count = selected.len();
-            let mut fleet = unisession::fleet::Fleet::builder().scope(scope);
-            for (name, provider) in selected {
-                fleet = fleet.provider(name, provider);
-            }
-            if let Some(path) = &ctx.cli.audit {
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?;
-                fleet = fleet.audit_log(file);
-            }
-            let fleet = fleet.build()?;
+            let fleet = ctx.fleet_builder(selected)?.scope(scope).build()?;
             if *dry_run {
                 // The plan of this scope: what the run would really do.
                 return offboard::show_plan(ctx, &fleet, &subject, "revoke user --dry-run").await;
@@ -176,22 +178,13 @@ pub async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Exit, Cli
                 "revoke every other session of this credential in {name}"
             ))?;
             let result = handle.revoke_other_sessions().await;
-            let exit = match &result {
-                Ok(_) => Exit::Complete,
-                Err(e) => CliError::from_error(e).exit,
-            };
-            match result {
-                Ok(outcome) => out.outcome = Some(outcome),
-                Err(e) => out.error = Some((&e).into()),
-            }
-            if ctx.json() {
-                ctx.print(&output::json(&out));
-            } else if let Some(outcome) = &out.outcome {
-                ctx.print(&format!("{name}: other sessions: {}", describe(outcome)));
-            } else if let Some(error) = &out.error {
-                ctx.print(&format!("{name}: FAILED: {error}"));
-            }
-            Ok(exit)
+            Ok(finish(
+                ctx,
+                out,
+                result,
+                &format!("{name}: other sessions"),
+                &name,
+            ))
         }
     }
 }
