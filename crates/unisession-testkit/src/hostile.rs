@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::{Provider, Request};
+use crate::{Provider, Request, Spec, nonconforming};
 
 /// The payloads. Some contain NUL, which no command line can carry: see
 /// [`fits_argv`].
@@ -188,6 +188,46 @@ pub fn known_departure(provider: Provider, label: &str, why: &[String]) -> bool 
             }
             _ => false,
         }
+}
+
+/// What went wrong with `requests` sent to `provider` while hostile input was passed,
+/// and how many input values they carried. Wrong: a path that escaped its route (a
+/// `.` or `..` segment or a NUL once decoded); a value carried in the query, form,
+/// JSON body or a path parameter that `intact(field, value)` does not recognise as an
+/// input given; a request the provider's spec does not describe, or describes
+/// otherwise (the [known departures](known_departure) aside).
+pub fn check_requests(
+    provider: Provider,
+    requests: &[Request],
+    intact: impl Fn(&str, &str) -> bool,
+) -> (Vec<String>, usize) {
+    let spec = Spec::get(provider);
+    let mut problems = Vec::new();
+    let mut carried_values = 0;
+    for request in requests {
+        let label = format!("{provider:?} {} {}", request.method, request.path);
+        let path = percent_encoding::percent_decode_str(&request.path).decode_utf8_lossy();
+        if path.contains("/../") || path.contains("/./") || path.contains('\0') {
+            problems.push(format!("{label}: a path escaped its route"));
+        }
+        let in_path = spec
+            .operation(&request.method, &request.path)
+            .map(|op| op.path_values(request))
+            .unwrap_or_default();
+        for (field, value) in carried(request).into_iter().chain(in_path) {
+            carried_values += 1;
+            if !intact(&field, &value) {
+                problems.push(format!("{label}: {field}={value:?} is no input as given"));
+            }
+        }
+    }
+    problems.extend(
+        nonconforming(spec, requests)
+            .into_iter()
+            .filter(|(label, why)| !known_departure(provider, label, why))
+            .map(|(label, why)| format!("{provider:?} {label}: {}", why.join("; "))),
+    );
+    (problems, carried_values)
 }
 
 /// Whether a string can travel as a command-line argument (no NUL).
