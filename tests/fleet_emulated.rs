@@ -1,7 +1,6 @@
 //! The fleet end to end against the three emulators.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use unisession::{
     SessionProvider, SessionRef, UserId, UserRef, Verification,
 };
 use unisession_http::RetryConfig;
+use unisession_testkit::capture::Capture;
 
 /// Fast retries, and pacing sped up: these emulators enforce no rate limit.
 fn fast() -> EmulatedOptions {
@@ -367,19 +367,6 @@ async fn a_person_unknown_to_one_provider_is_user_not_found_there_only() {
     assert!(rc.live_sessions_of(&rc_id).is_empty());
 }
 
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_audit_trail_records_each_action_with_fingerprints_and_no_secret() {
     let emulator = emulators(3).await;
@@ -391,7 +378,7 @@ async fn the_audit_trail_records_each_action_with_fingerprints_and_no_secret() {
         .iter()
         .map(u64::to_string)
         .collect();
-    let audit = Shared::default();
+    let audit = Capture::default();
     let fleet = emulated::fleet(&emulator, &fast())
         .unwrap()
         .audit_log(audit.clone())
@@ -400,7 +387,7 @@ async fn the_audit_trail_records_each_action_with_fingerprints_and_no_secret() {
     fleet.plan(&Subject::email(&alice.email)).await;
     fleet.offboard(&Subject::email(&alice.email)).await;
 
-    let text = String::from_utf8(audit.0.lock().unwrap().clone()).unwrap();
+    let text = audit.text();
     let records: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

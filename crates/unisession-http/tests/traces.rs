@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -27,31 +25,9 @@ fn client(server: &TestServer, retry: RetryConfig) -> HttpClient {
         .unwrap()
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn traces_name_the_route_and_never_a_credential() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    // Plain text: colour codes (on when another crate enables the `ansi` feature)
-    // would split what the scan looks for.
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = unisession_testkit::capture::traces();
 
     let server = TestServer::start().await;
     server.script([Reply::status(503)]);
@@ -73,7 +49,7 @@ async fn traces_name_the_route_and_never_a_credential() {
     );
     assert_eq!(received.headers["x-auth-token"], "rc-secret-token");
 
-    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let text = capture.text();
     assert!(
         text.contains("users/{id}"),
         "the route template is traced: {text}"

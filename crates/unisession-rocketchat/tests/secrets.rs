@@ -2,7 +2,6 @@
 //! Alone in its binary: `tracing` caches callsite interest per process, so a
 //! thread-local subscriber can miss events while other tests run in parallel.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,31 +28,9 @@ fn base(rc: &RocketChatEmulator) -> RocketChatBuilder {
     RocketChatBuilder::new(rc.base_url()).with_retry(retry)
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_token_password_hash_or_code_appears_in_any_output() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    // Plain text: colour codes (on when another crate enables the `ansi` feature)
-    // would split what the scan looks for.
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = unisession_testkit::capture::traces();
 
     let emulator = emulator(2).await;
     let rc = emulator.rocketchat().unwrap();
@@ -101,7 +78,7 @@ async fn no_token_password_hash_or_code_appears_in_any_output() {
         "{codes:?}"
     );
     outputs.push(format!("{provider:?} {provider} {err} {err:?}"));
-    let traces = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let traces = capture.text();
     assert!(
         traces.contains("api/v1/sessions/list.all"),
         "the calls were traced: {traces}"

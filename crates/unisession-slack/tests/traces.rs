@@ -3,8 +3,6 @@
 //! Alone in its binary: `tracing` caches callsite interest per process, so a
 //! thread-local subscriber can miss events while other tests run in parallel.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -14,30 +12,9 @@ use unisession_emulator::{Emulator, EmulatorConfig, Faults, ProviderKind};
 use unisession_http::RetryConfig;
 use unisession_slack::SlackBuilder;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_token_appears_in_traces_errors_or_debug_output() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    // Plain text: colour codes would split what the scan looks for.
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = unisession_testkit::capture::traces();
 
     let emulator = Emulator::start(EmulatorConfig::new().users(3).only(ProviderKind::Slack))
         .await
@@ -73,7 +50,7 @@ async fn no_token_appears_in_traces_errors_or_debug_output() {
     let revoked = build(&slack.tokens().revoked);
     let err = revoked.list_sessions(&ListQuery::new()).await.unwrap_err();
     outputs.push(format!("{err} {err:?} {revoked:?}"));
-    let traces = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let traces = capture.text();
     assert!(
         traces.contains("admin.users.session.list") && traces.contains("retrying"),
         "the calls and their retries were traced: {traces}"

@@ -7,6 +7,7 @@
 //! stands in; the test `excerpts_match_the_official_specs` keeps it in step.
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod hostile;
 
 use std::collections::{BTreeMap, BTreeSet};
