@@ -33,10 +33,7 @@ fn main() {
         ("slack", support::arg("slack-scale", 40.0)),
         ("rocketchat", support::arg("rocketchat-scale", 200.0)),
     ];
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = support::runtime();
     emit(json!({"bench": "bulk", "machine": support::machine()}));
     let mut summary = Vec::new();
     for (provider, scale) in scales {

@@ -23,10 +23,7 @@ fn main() {
     let sessions: usize = support::arg("sessions", 1_000_000);
     let per_user = 1000.min(sessions.max(1));
     let users = sessions.div_ceil(per_user);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = support::runtime();
     emit(json!({"bench": "listing", "machine": support::machine()}));
     let mut summary = Vec::new();
     for provider in ["slack", "rocketchat"] {

@@ -28,10 +28,7 @@ fn main() {
     support::serve_if_child();
     let sessions: usize = support::arg("sessions", 10_000);
     let concurrency: usize = support::arg("concurrency", 8).max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = support::runtime();
     emit(json!({"bench": "overhead", "machine": support::machine()}));
     let only: String = support::arg("provider", String::new());
     let mut summary = Vec::new();

@@ -77,10 +77,7 @@ pub fn serve_if_child() {
         return;
     };
     let spec: Spec = serde_json::from_str(&spec).expect("a valid spec from the parent");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = runtime();
     runtime.block_on(async move {
         let emulator = start(&spec).await;
         let info = describe(&emulator, &spec);
@@ -215,6 +212,14 @@ impl Drop for EmulatorProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A multi-threaded runtime with every driver.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
 }
 
 /// This process's peak resident memory (`VmHWM`), in bytes.

@@ -4,26 +4,9 @@
 
 mod support;
 
-use std::time::Duration;
-
 use secrecy::SecretString;
-use support::{Reply, TestServer};
-use unisession_http::{HttpClient, Method, RetryConfig};
-
-fn fast_retry(max: u32) -> RetryConfig {
-    RetryConfig::default()
-        .with_max_retries(max)
-        .with_initial_backoff(Duration::from_millis(10))
-        .with_max_backoff(Duration::from_millis(40))
-}
-
-fn client(server: &TestServer, retry: RetryConfig) -> HttpClient {
-    HttpClient::builder(server.url())
-        .provider("test")
-        .retry(retry)
-        .build()
-        .unwrap()
-}
+use support::{Reply, TestServer, client, fast_retry};
+use unisession_http::Method;
 
 #[tokio::test]
 async fn traces_name_the_route_and_never_a_credential() {

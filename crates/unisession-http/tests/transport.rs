@@ -6,26 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use secrecy::SecretString;
-use support::{Reply, TestServer};
+use support::{Reply, TestServer, client, fast_retry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use unisession_core::ErrorKind;
 use unisession_http::{HttpClient, Method, Rate, RetryConfig, RetryEvent, RetryReason};
-
-fn fast_retry(max: u32) -> RetryConfig {
-    RetryConfig::default()
-        .with_max_retries(max)
-        .with_initial_backoff(Duration::from_millis(10))
-        .with_max_backoff(Duration::from_millis(40))
-}
-
-fn client(server: &TestServer, retry: RetryConfig) -> HttpClient {
-    HttpClient::builder(server.url())
-        .provider("test")
-        .retry(retry)
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn retries_5xx_exactly_as_configured_then_succeeds() {

@@ -13,6 +13,24 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tokio::time::Instant;
+use unisession_http::{HttpClient, RetryConfig};
+
+/// Retries up to `max`, with short waits.
+pub fn fast_retry(max: u32) -> RetryConfig {
+    RetryConfig::default()
+        .with_max_retries(max)
+        .with_initial_backoff(Duration::from_millis(10))
+        .with_max_backoff(Duration::from_millis(40))
+}
+
+/// A client of `server` named `test`.
+pub fn client(server: &TestServer, retry: RetryConfig) -> HttpClient {
+    HttpClient::builder(server.url())
+        .provider("test")
+        .retry(retry)
+        .build()
+        .unwrap()
+}
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
