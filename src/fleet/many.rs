@@ -14,7 +14,7 @@ use unisession_core::{Revocation, UserId};
 use super::journal::{Journal, JournalError};
 use super::{
     AuditRecord, Entry, Fleet, ProviderOutcome, ProviderReport, Report, Resolved, Subject, Summary,
-    failed, outcome_of, revocation_name,
+    failed, outcome_of, report, revocation_name,
 };
 
 /// What a many-person run reports as it goes.
@@ -286,22 +286,6 @@ impl Run<'_> {
             }
         }
         Ok(done)
-    }
-}
-
-fn report(
-    entry: &Entry,
-    user: Option<UserId>,
-    outcome: ProviderOutcome,
-    retries: u32,
-    started: Instant,
-) -> ProviderReport {
-    ProviderReport {
-        provider: entry.name.clone(),
-        user,
-        outcome,
-        retries,
-        elapsed_ms: started.elapsed().as_millis() as u64,
     }
 }
 

@@ -663,24 +663,9 @@ impl Fleet {
             self.steps(entry, subject),
         ))
         .await;
-        let (user, outcome) = result.unwrap_or_else(|_| {
-            let error = Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "offboarding did not finish within the deadline of {:?}",
-                    self.deadline
-                ),
-            )
-            .with_provider(entry.name.clone());
-            (None, failed(&error))
-        });
-        ProviderReport {
-            provider: entry.name.clone(),
-            user,
-            outcome,
-            retries,
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        }
+        let (user, outcome) =
+            result.unwrap_or_else(|_| (None, failed(&self.past_deadline(entry, "offboarding"))));
+        report(entry, user, outcome, retries, started)
     }
 
     /// Offboards one person in every provider at once. Never fails as a whole: each
@@ -795,6 +780,23 @@ fn revocation_name(revocation: &Revocation) -> &'static str {
         Revocation::AlreadyGone => "already_gone",
         Revocation::Queued => "queued",
         _ => "other",
+    }
+}
+
+/// A pair's report, timed from `started`.
+fn report(
+    entry: &Entry,
+    user: Option<UserId>,
+    outcome: ProviderOutcome,
+    retries: u32,
+    started: Instant,
+) -> ProviderReport {
+    ProviderReport {
+        provider: entry.name.clone(),
+        user,
+        outcome,
+        retries,
+        elapsed_ms: started.elapsed().as_millis() as u64,
     }
 }
 
