@@ -12,8 +12,8 @@ use unisession::emulated::{self, EmulatedOptions};
 use unisession::emulator::{Emulator, EmulatorConfig};
 use unisession::fleet::Subject;
 use unisession::{
-    Capabilities, DeviceScope, ListQuery, Page, Result, Revocation, Session, SessionId,
-    SessionProvider, SessionRef, UserId, UserRef, async_trait,
+    Capabilities, DeviceScope, Email, Error, ErrorKind, ListQuery, Page, Result, Revocation,
+    Session, SessionId, SessionProvider, SessionRef, UserId, UserLookup, UserRef, async_trait,
 };
 
 /// An internal wiki that keeps its sessions in a table: user → session ids.
@@ -91,18 +91,27 @@ impl SessionProvider for Wiki {
     }
 
     async fn revoke_user_sessions(&self, user: &UserId, _scope: DeviceScope) -> Result<Revocation> {
+        // An id nobody has is NotFound, never "revoked": the fleet reports it as such.
         let removed = self
             .sessions
             .lock()
             .unwrap()
             .remove(user.as_str())
-            .map_or(0, |ids| ids.len());
-        Ok(Revocation::revoked(removed as u64))
+            .ok_or_else(|| {
+                Error::new(ErrorKind::NotFound, format!("the wiki has no user {user}"))
+            })?;
+        Ok(Revocation::revoked(removed.len() as u64))
     }
 
-    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
-        let known = self.sessions.lock().unwrap().contains_key(email);
-        Ok(known.then(|| UserRef::new(email).with_email(email)))
+    async fn find_user(&self, email: &Email) -> Result<UserLookup> {
+        // The wiki keys users by their address, so the record carries the email asked
+        // for; "not found" is the wiki's own table saying so.
+        let known = self.sessions.lock().unwrap().contains_key(email.as_str());
+        Ok(if known {
+            UserLookup::Found(UserRef::new(email.as_str()).with_email(email.as_str()))
+        } else {
+            UserLookup::not_found("the wiki's session table has no such user")
+        })
     }
 }
 

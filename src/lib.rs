@@ -19,7 +19,8 @@
 //! provider.add_session(&alice, DeviceKind::Browser);
 //! provider.add_session(&alice, DeviceKind::Mobile);
 //!
-//! let user = provider.find_user("alice@corp.example").await?.expect("known");
+//! let alice = unisession::Email::parse("alice@corp.example")?;
+//! let user = provider.find_user(&alice).await?.into_user().expect("known");
 //! let outcome = provider.revoke_user_sessions(&user.id, DeviceScope::All).await?;
 //! println!("{outcome:?}");
 //! let left: Vec<_> = provider.list_all(ListQuery::for_user(user.id)).try_collect().await?;

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use unisession::{ErrorKind, Page, Result, Session, UserId, UserRef};
+use unisession::{ErrorKind, Page, Result, Session, UserId, UserLookup};
 
 /// The field names the three providers use, so that arbitrary JSON reaches past the
 /// first `missing field`.
@@ -200,14 +200,21 @@ fn check_page(page: &Result<Page<Session>>, status: u16, body: &[u8], provider: 
     }
 }
 
-fn check_user(user: &Result<Option<UserRef>>, status: u16, body: &[u8]) {
+fn check_user(user: &Result<UserLookup>, status: u16, body: &[u8]) {
     match user {
-        Ok(Some(user)) => {
+        Ok(UserLookup::Found(user)) => {
             assert_eq!(status, 200, "only a 200 finds a user");
             assert!(is_json(body));
             assert!(!user.id.as_str().is_empty(), "a user without an id");
         }
-        Ok(None) => {}
+        Ok(UserLookup::NotFound { evidence }) => {
+            assert!(
+                is_json(body),
+                "absence comes only from the provider's own answer"
+            );
+            assert!(!evidence.is_empty(), "absence says how it was established");
+        }
+        Ok(other) => panic!("unknown lookup answer {other:?}"),
         Err(e) => {
             if status == 200 && !is_json(body) {
                 assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
@@ -279,12 +286,12 @@ proptest! {
                 prop_assert!(id > 0 && below.is_none_or(|b| id < b), "ids below the cursor, never 0");
             }
         }
-        let employee = unisession::docspace::decode::employee(status, &body);
+        let employee = unisession::docspace::decode::employee("people/email", status, &body);
         if status == 404 {
-            // None only with DocSpace's own error envelope; a bare 404 is a route miss.
+            // NotFound only with DocSpace's own error envelope; a bare 404 is a route miss.
             let enveloped = serde_json::from_slice::<Value>(&body)
                 .is_ok_and(|v| v["error"]["message"].is_string());
-            prop_assert_eq!(matches!(employee, Ok(None)), enveloped, "{:?}", employee);
+            prop_assert_eq!(matches!(employee, Ok(UserLookup::NotFound { .. })), enveloped, "{:?}", employee);
         } else {
             check_user(&employee, status, &body);
         }
@@ -311,8 +318,11 @@ fn an_empty_id_is_never_a_user_or_a_session() {
         None,
     );
     assert!(rc_page.is_err(), "{rc_page:?}");
-    let employee =
-        unisession::docspace::decode::employee(200, br#"{"response":{"id":""},"status":0}"#);
+    let employee = unisession::docspace::decode::employee(
+        "people/email",
+        200,
+        br#"{"response":{"id":""},"status":0}"#,
+    );
     assert!(employee.is_err(), "{employee:?}");
     let ds_page = unisession::docspace::decode::connections(
         "docspace",

@@ -9,8 +9,8 @@ use unisession::emulated::{self, EmulatedOptions};
 use unisession::emulator::{Emulator, EmulatorConfig, Person};
 use unisession::fleet::{Fleet, OffboardOptions, Progress, ProviderOutcome, Resolution, Subject};
 use unisession::{
-    Capabilities, DeviceScope, ErrorKind, ListQuery, Page, Result, Revocation, Session,
-    SessionProvider, SessionRef, UserId, UserRef, Verification,
+    Capabilities, DeviceScope, Email, ErrorKind, ListQuery, Page, Result, Revocation, Session,
+    SessionProvider, SessionRef, UserId, UserLookup, Verification,
 };
 use unisession_http::RetryConfig;
 use unisession_testkit::capture::Capture;
@@ -295,7 +295,7 @@ impl SessionProvider for Liar {
     async fn revoke_user_sessions(&self, _: &UserId, _: DeviceScope) -> Result<Revocation> {
         Ok(Revocation::revoked_unknown_count())
     }
-    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+    async fn find_user(&self, email: &Email) -> Result<UserLookup> {
         self.0.find_user(email).await
     }
 }
@@ -630,12 +630,9 @@ async fn explicit_ids_skip_the_lookup_and_an_unknown_email_everywhere_is_not_an_
     let report = fleet.offboard(&Subject::email("nobody@corp.example")).await;
     assert!(report.is_complete());
     assert_eq!(report.summary.user_not_found, 3);
-    assert!(
-        report
-            .providers
-            .iter()
-            .all(|p| p.outcome == ProviderOutcome::UserNotFound)
-    );
+    assert!(report.providers.iter().all(
+        |p| matches!(&p.outcome, ProviderOutcome::UserNotFound { evidence } if !evidence.is_empty())
+    ));
     let err = fleet.offboard(&Subject::email("not an email")).await;
     assert!(
         matches!(&err.providers[0].outcome, ProviderOutcome::Failed { error } if error.kind == ErrorKind::InvalidInput)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use unisession::fleet::{Fleet, JournalError, OffboardOptions, ProviderOutcome, Subject};
 use unisession::{
     Capabilities, DeviceKind, Error, ErrorKind, InMemoryProvider, MockSessionProvider, Page,
-    Revocation, Session, SessionId, UserId, UserRef, Verification,
+    Revocation, Session, SessionId, UserId, UserLookup, UserRef, Verification,
 };
 
 fn memory(name: &str, caps: Capabilities) -> Arc<InMemoryProvider> {
@@ -437,9 +437,13 @@ async fn lookups_go_through_find_user_and_explicit_ids_win() {
     let mut provider = mock(caps);
     provider
         .expect_find_user()
-        .withf(|email| email == "alice@corp.example")
+        .withf(|email| email.as_str() == "alice@corp.example")
         .times(1)
-        .returning(|_| Ok(Some(UserRef::new("A1"))));
+        .returning(|_| {
+            Ok(UserLookup::Found(
+                UserRef::new("A1").with_email("Alice@corp.example"),
+            ))
+        });
     provider
         .expect_revoke_user_sessions()
         .withf(|user, _| user.as_str() == "A1")
@@ -560,6 +564,9 @@ async fn a_bulk_revocation_is_verified_with_one_listing_of_everyone_and_a_lie_is
     let (provider, leavers) = lying_bulk(20, 5, 100, true);
     let fleet = Fleet::builder()
         .provider("bulk", provider.clone())
+        // The liar's sessions stay: report them at once instead of waiting for them to
+        // settle, so the listings counted are those of the plan.
+        .settle_wait(Duration::ZERO)
         .build()
         .unwrap();
     let subjects: Vec<Subject> = leavers
@@ -602,6 +609,9 @@ async fn a_listing_longer_than_the_people_to_check_gives_way_to_one_listing_each
         let (provider, leavers) = lying_bulk(4, 60, 5, hide_total);
         let fleet = Fleet::builder()
             .provider("bulk", provider.clone())
+            // The liar's sessions stay: report them at once instead of waiting for them
+            // to settle, so the listings counted are those of the plan.
+            .settle_wait(Duration::ZERO)
             .build()
             .unwrap();
         let subjects: Vec<Subject> = leavers
@@ -813,4 +823,155 @@ async fn the_plan_names_the_call_the_scope_allows() {
         report.providers[1].outcome,
         ProviderOutcome::Unsupported { .. }
     ));
+}
+
+#[tokio::test]
+async fn a_lookup_answered_for_another_person_never_leads_to_a_revocation() {
+    let mut caps = Capabilities::none();
+    caps.find_user_by_email = true;
+    caps.revoke_user_sessions = true;
+    for record in [Some("bob@corp.example"), None] {
+        let mut provider = mock(caps.clone());
+        provider.expect_find_user().returning(move |_| {
+            let mut bob = UserRef::new("B1");
+            bob.email = record.map(str::to_owned);
+            Ok(UserLookup::Found(bob))
+        });
+        // No revoke expectation: a revocation would panic.
+        provider.expect_revoke_user_sessions().times(0);
+        let fleet = Fleet::builder()
+            .provider("p", Arc::new(provider))
+            .build()
+            .unwrap();
+        let report = fleet.offboard(&Subject::email("alice@corp.example")).await;
+        let ProviderOutcome::Failed { error } = &report.providers[0].outcome else {
+            panic!("{report:?}")
+        };
+        assert_eq!(error.kind, ErrorKind::IdentityMismatch, "{record:?}");
+        assert!(error.message.contains("B1"), "{error}");
+        assert!(!report.is_complete());
+        assert_eq!(
+            report.providers[0].user, None,
+            "the other person is never named as resolved"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_the_providers_word_that_nobody_has_the_id_counts_as_not_found() {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    let cases = [
+        (ErrorKind::NotFound, true),
+        (ErrorKind::Provider, false),
+        (ErrorKind::PermissionDenied, false),
+    ];
+    for (kind, done) in cases {
+        let mut provider = mock(caps.clone());
+        provider
+            .expect_revoke_user_sessions()
+            .times(1)
+            .returning(move |user, _| {
+                Err(Error::new(kind, format!("the server has no user {user}")))
+            });
+        let fleet = Fleet::builder()
+            .provider("p", Arc::new(provider))
+            .build()
+            .unwrap();
+        let report = fleet.offboard(&Subject::ids([("p", "U-TYPO")])).await;
+        assert_eq!(report.is_complete(), done, "{kind:?}: {report:?}");
+        match &report.providers[0].outcome {
+            ProviderOutcome::UserNotFound { evidence } => {
+                assert!(done);
+                assert!(evidence.contains("no user U-TYPO"), "{evidence}");
+            }
+            ProviderOutcome::Failed { error } => {
+                assert!(!done);
+                assert_eq!(error.kind, kind);
+            }
+            other => panic!("{kind:?}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_lookups_not_found_carries_how_it_was_established() {
+    let mut caps = Capabilities::none();
+    caps.find_user_by_email = true;
+    caps.revoke_user_sessions = true;
+    let mut provider = mock(caps);
+    provider.expect_find_user().returning(|_| {
+        Ok(UserLookup::not_found(
+            "directory.lookup answered no_such_user",
+        ))
+    });
+    let fleet = Fleet::builder()
+        .provider("p", Arc::new(provider))
+        .build()
+        .unwrap();
+    let report = fleet.offboard(&Subject::email("alice@corp.example")).await;
+    assert_eq!(
+        report.providers[0].outcome,
+        ProviderOutcome::UserNotFound {
+            evidence: "directory.lookup answered no_such_user".to_owned()
+        }
+    );
+    assert!(report.is_complete());
+    let plan = fleet.plan(&Subject::email("alice@corp.example")).await;
+    assert!(matches!(
+        &plan.providers[0].resolution,
+        unisession::fleet::Resolution::NotFound { evidence } if evidence.contains("no_such_user")
+    ));
+}
+
+/// Lists `stale` more times with the revoked session still in it, then none: a
+/// server whose listing lags behind a revocation.
+fn lagging_listing(caps: Capabilities, stale: usize) -> MockSessionProvider {
+    let mut provider = mock(caps);
+    provider
+        .expect_revoke_user_sessions()
+        .returning(|_, _| Ok(Revocation::revoked(1)));
+    let calls = Arc::new(AtomicUsize::new(0));
+    provider.expect_list_sessions().returning(move |_| {
+        let n = calls.fetch_add(1, Ordering::Relaxed);
+        let items = if n < stale {
+            vec![Session::new(SessionId::new("s1"), UserId::new("U1"), "p")]
+        } else {
+            Vec::new()
+        };
+        Ok(Page::last(items))
+    });
+    provider
+}
+
+#[tokio::test]
+async fn a_listing_that_lags_behind_the_revocation_is_waited_for_up_to_the_settle_wait() {
+    let mut caps = Capabilities::none();
+    caps.list_user_sessions = true;
+    caps.revoke_user_sessions = true;
+    let fleet = Fleet::builder()
+        .provider("p", Arc::new(lagging_listing(caps.clone(), 2)))
+        .settle_wait(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let report = fleet.offboard(&Subject::ids([("p", "U1")])).await;
+    assert_eq!(
+        report.providers[0].outcome,
+        ProviderOutcome::Revoked {
+            count: Some(1),
+            verified: Verification::Verified
+        }
+    );
+    // Without the wait, the same lag is reported as it is: still active, not complete.
+    let fleet = Fleet::builder()
+        .provider("p", Arc::new(lagging_listing(caps, 2)))
+        .settle_wait(Duration::ZERO)
+        .build()
+        .unwrap();
+    let report = fleet.offboard(&Subject::ids([("p", "U1")])).await;
+    assert!(matches!(
+        report.providers[0].outcome.verification(),
+        Some(Verification::StillActive { remaining: 1 })
+    ));
+    assert!(!report.is_complete());
 }

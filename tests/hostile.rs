@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use unisession::emulated::{self, EmulatedOptions};
 use unisession::emulator::{Emulator, EmulatorConfig};
 use unisession::{
-    DeviceScope, ErrorKind, ListQuery, Revocation, SessionProvider, SessionRef, UserId,
+    DeviceScope, Email, ErrorKind, ListQuery, Revocation, SessionProvider, SessionRef, UserId,
+    UserLookup,
 };
 use unisession_testkit::{Provider, Request, hostile};
 
@@ -119,9 +120,17 @@ async fn hostile_input() {
             }
         }
         for email in &emails {
-            match provider.find_user(email).await {
-                Ok(None) => note("find_user", "none".into()),
-                Ok(Some(user)) => panic!("{name} {email:?}: found {user:?}"),
+            let parsed = match Email::parse(email) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{email:?}: {e}");
+                    note("find_user", "refused before sending".into());
+                    continue;
+                }
+            };
+            match provider.find_user(&parsed).await {
+                Ok(UserLookup::NotFound { .. }) => note("find_user", "not found".into()),
+                Ok(other) => panic!("{name} {email:?}: found {other:?}"),
                 Err(e) => {
                     assert!(acceptable(e.kind()), "{name} {email:?}: find_user: {e}");
                     note("find_user", format!("{:?}", e.kind()));

@@ -16,6 +16,6 @@ fuzz_target!(|data: &[u8]| {
     let below = (pick % 4 != 0).then_some(i32::from(pick) * 1000);
     let limit = (pick % 3 != 0).then_some(u32::from(pick % 50));
     let _ = unisession::docspace::decode::connections("docspace", status, body, below, limit);
-    let _ = unisession::docspace::decode::employee(status, body);
+    let _ = unisession::docspace::decode::employee("people/email", status, body);
     let _ = unisession::docspace::decode::error(status, body);
 });

@@ -37,6 +37,9 @@ pub struct AuditRecord {
     /// The error, for a failed action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorSummary>,
+    /// How a `not_found` was established (the provider's own words on absence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
     /// Retries the action took.
     pub retries: u32,
 }
@@ -57,6 +60,7 @@ impl AuditRecord {
             sessions: Vec::new(),
             outcome: outcome.into(),
             error: None,
+            evidence: None,
             retries: 0,
         }
     }

@@ -193,7 +193,7 @@ impl Run<'_> {
                     found.push((subject, user, retries, started));
                     continue;
                 }
-                Resolved::NotFound => ProviderOutcome::UserNotFound,
+                Resolved::NotFound(evidence) => ProviderOutcome::UserNotFound { evidence },
                 Resolved::Unsupported(reason) => ProviderOutcome::Unsupported { reason },
                 Resolved::Failed(e) => failed(&e),
             };
@@ -263,6 +263,10 @@ impl Run<'_> {
                 .await;
             for ((subject, user, resolve_retries, started), outcome) in group.iter().zip(outcomes) {
                 let (final_outcome, verify_retries) = match outcome {
+                    Err(e) if e.kind() == unisession_core::ErrorKind::NotFound => {
+                        let evidence = e.to_string();
+                        (ProviderOutcome::UserNotFound { evidence }, 0)
+                    }
                     Err(e) if e.kind() == unisession_core::ErrorKind::Unsupported => {
                         let reason = e.message().to_owned();
                         (ProviderOutcome::Unsupported { reason }, 0)

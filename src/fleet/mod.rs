@@ -53,8 +53,8 @@ use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use unisession_core::telemetry::{record_retry, track_retries};
 use unisession_core::{
-    Checked, DeviceScope, Error, ErrorKind, ListQuery, Result, Revocation, Session,
-    SessionProvider, SessionProviderExt, UserId, UserRef, Verification,
+    Checked, DeviceScope, Email, Error, ErrorKind, ListQuery, Result, Revocation, Session,
+    SessionProvider, SessionProviderExt, UserId, UserLookup, UserRef, Verification,
 };
 
 pub use audit::{AuditRecord, fingerprint};
@@ -81,6 +81,7 @@ pub struct Fleet {
     verify: bool,
     step_retries: u32,
     queued_wait: Duration,
+    settle_wait: Duration,
     audit: Arc<Audit>,
 }
 
@@ -110,6 +111,7 @@ pub struct FleetBuilder {
     verify: bool,
     step_retries: u32,
     queued_wait: Duration,
+    settle_wait: Duration,
     audit: Option<Box<dyn Write + Send>>,
 }
 
@@ -122,6 +124,7 @@ impl Default for FleetBuilder {
             verify: true,
             step_retries: 2,
             queued_wait: Duration::from_secs(30),
+            settle_wait: Duration::from_secs(10),
             audit: None,
         }
     }
@@ -173,6 +176,15 @@ impl FleetBuilder {
         self
     }
 
+    /// How long a synchronous revocation's sessions may stay listed before the
+    /// verification reports them still active (default 10 s): some servers show a
+    /// revoked session for a few seconds (eventual consistency). The listing is
+    /// repeated, with backoff, until it shows none or the wait ends.
+    pub fn settle_wait(mut self, wait: Duration) -> Self {
+        self.settle_wait = wait;
+        self
+    }
+
     /// Writes the audit trail as JSON Lines to `writer` (it always goes to `tracing`).
     pub fn audit_log(mut self, writer: impl Write + Send + 'static) -> Self {
         self.audit = Some(Box::new(writer));
@@ -204,6 +216,7 @@ impl FleetBuilder {
             verify: self.verify,
             step_retries: self.step_retries,
             queued_wait: self.queued_wait,
+            settle_wait: self.settle_wait,
             audit: Arc::new(self.audit.map(Audit::to_writer).unwrap_or_default()),
         })
     }
@@ -212,7 +225,8 @@ impl FleetBuilder {
 /// How the person resolved in one provider.
 enum Resolved {
     User(UserId),
-    NotFound,
+    /// The provider said so; how.
+    NotFound(String),
     Unsupported(String),
     Failed(Error),
 }
@@ -220,6 +234,8 @@ enum Resolved {
 /// How a revocation went.
 enum Revoked {
     Done(Revocation),
+    /// The provider said it has nobody with this id; how.
+    NoSuchUser(String),
     Unsupported(String),
     Failed(Error),
 }
@@ -299,11 +315,21 @@ impl Fleet {
         if let Some(id) = subject.ids.get(&entry.name) {
             return Resolved::User(id.clone());
         }
-        let Some(email) = &subject.email else {
+        let Some(address) = &subject.email else {
             return Resolved::Unsupported(format!(
                 "no email and no {} user id was given",
                 entry.name
             ));
+        };
+        let key = subject.key();
+        let record = |outcome: &str| AuditRecord::new(&entry.name, "find_user", &key, outcome);
+        let email = match Email::parse(address) {
+            Ok(email) => email,
+            Err(e) => {
+                let e = e.with_provider(entry.name.clone());
+                self.audit(record("failed"), None, Some(&e), 0);
+                return Resolved::Failed(e);
+            }
         };
         if !entry.provider.capabilities().find_user_by_email {
             return Resolved::Unsupported(format!(
@@ -312,17 +338,38 @@ impl Fleet {
             ));
         }
         let (found, retries) =
-            track_retries(self.with_retries(|| entry.provider.find_user(email))).await;
-        let key = subject.key();
-        let record = |outcome: &str| AuditRecord::new(&entry.name, "find_user", &key, outcome);
+            track_retries(self.with_retries(|| entry.provider.find_user(&email))).await;
+        // Defence in depth: whatever the provider checked, nothing is revoked for a
+        // record that does not carry the email asked for.
+        let found = found.and_then(|lookup| match lookup {
+            UserLookup::Found(user) => {
+                let answered_by = format!("{}'s lookup", entry.name);
+                email
+                    .confirm(user.email.as_deref(), &answered_by, &user.id)
+                    .map_err(|e| e.with_provider(entry.name.clone()))?;
+                Ok(UserLookup::Found(user))
+            }
+            other => Ok(other),
+        });
         match found {
-            Ok(Some(user)) => {
+            Ok(UserLookup::Found(user)) => {
                 self.audit(record("found"), Some(&user.id), None, retries);
                 Resolved::User(user.id)
             }
-            Ok(None) => {
-                self.audit(record("not_found"), None, None, retries);
-                Resolved::NotFound
+            Ok(UserLookup::NotFound { evidence }) => {
+                let mut audit = record("not_found");
+                audit.evidence = Some(evidence.clone());
+                self.audit(audit, None, None, retries);
+                Resolved::NotFound(evidence)
+            }
+            Ok(_) => {
+                let e = Error::new(
+                    ErrorKind::Provider,
+                    "the lookup gave an answer this version does not know",
+                )
+                .with_provider(entry.name.clone());
+                self.audit(record("failed"), None, Some(&e), retries);
+                Resolved::Failed(e)
             }
             Err(e) if e.kind() == ErrorKind::Unsupported => {
                 self.audit(record("unsupported"), None, Some(&e), retries);
@@ -381,12 +428,21 @@ impl Fleet {
             .await;
             let outcome = match &result {
                 Ok(r) => revocation_name(r),
+                Err(e) if e.kind() == ErrorKind::NotFound => "not_found",
                 Err(_) => "failed",
             };
-            let record = AuditRecord::new(&entry.name, "revoke_user_sessions", &key, outcome);
+            let mut record = AuditRecord::new(&entry.name, "revoke_user_sessions", &key, outcome);
+            if let Err(e) = &result {
+                if e.kind() == ErrorKind::NotFound {
+                    record.evidence = Some(e.to_string());
+                }
+            }
             self.audit(record, Some(user), result.as_ref().err(), retries);
             return match result {
                 Ok(r) => Revoked::Done(r),
+                // The provider's word that nobody has this id (it checks, where the
+                // server would answer success for anybody).
+                Err(e) if e.kind() == ErrorKind::NotFound => Revoked::NoSuchUser(e.to_string()),
                 Err(e) if e.kind() == ErrorKind::Unsupported => {
                     Revoked::Unsupported(e.message().to_owned())
                 }
@@ -431,8 +487,18 @@ impl Fleet {
         Revoked::Done(Revocation::revoked(count))
     }
 
-    /// Lists the user's sessions again. For queued revocations, waits (polling) for
-    /// them to show, up to the queued wait.
+    /// How long a revocation may take to show in a listing: the queued wait for an
+    /// asynchronous one, the settle wait for the rest.
+    fn wait_for(&self, queued: bool) -> Duration {
+        if queued {
+            self.queued_wait
+        } else {
+            self.settle_wait
+        }
+    }
+
+    /// Lists the user's sessions again, polling with backoff while some still show,
+    /// up to the queued wait (asynchronous revocations) or the settle wait (the rest).
     async fn verify_user(
         &self,
         entry: &Entry,
@@ -473,7 +539,7 @@ impl Fleet {
                 if remaining == 0 {
                     return Ok(Verification::Verified);
                 }
-                if !queued || started.elapsed() + pause > self.queued_wait {
+                if started.elapsed() + pause > self.wait_for(queued) {
                     return Ok(Verification::StillActive { remaining });
                 }
                 tokio::time::sleep(pause).await;
@@ -542,11 +608,11 @@ impl Fleet {
                     "listed",
                 );
                 self.audit(record, None, None, retries);
-                let give_up = started.elapsed() + pause > self.queued_wait;
+                let waited = started.elapsed() + pause;
                 pending.retain(|(subject, user, queued)| {
                     let verification = match counts.get(*user).copied().unwrap_or(0) {
                         0 => Verification::Verified,
-                        _ if *queued && !give_up => return true,
+                        _ if waited <= self.wait_for(*queued) => return true,
                         remaining => Verification::StillActive { remaining },
                     };
                     let outcome = match verification {
@@ -637,7 +703,9 @@ impl Fleet {
     async fn steps(&self, entry: &Entry, subject: &Subject) -> (Option<UserId>, ProviderOutcome) {
         let user = match self.resolve(entry, subject).await {
             Resolved::User(user) => user,
-            Resolved::NotFound => return (None, ProviderOutcome::UserNotFound),
+            Resolved::NotFound(evidence) => {
+                return (None, ProviderOutcome::UserNotFound { evidence });
+            }
             Resolved::Unsupported(reason) => {
                 return (None, ProviderOutcome::Unsupported { reason });
             }
@@ -645,6 +713,9 @@ impl Fleet {
         };
         let revocation = match self.revoke(entry, subject, &user).await {
             Revoked::Done(r) => r,
+            Revoked::NoSuchUser(evidence) => {
+                return (Some(user), ProviderOutcome::UserNotFound { evidence });
+            }
             Revoked::Unsupported(reason) => {
                 return (Some(user), ProviderOutcome::Unsupported { reason });
             }
@@ -698,14 +769,19 @@ impl Fleet {
         let caps = provider.capabilities().clone();
         let mut plan = ProviderPlan {
             provider: entry.name.clone(),
-            resolution: Resolution::NotFound,
+            resolution: Resolution::NotFound {
+                evidence: String::new(),
+            },
             sessions: None,
             method: None,
             cannot: Vec::new(),
         };
         let user = match tokio::time::timeout(self.deadline, self.resolve(entry, subject)).await {
             Ok(Resolved::User(id)) => id,
-            Ok(Resolved::NotFound) => return plan,
+            Ok(Resolved::NotFound(evidence)) => {
+                plan.resolution = Resolution::NotFound { evidence };
+                return plan;
+            }
             Ok(Resolved::Unsupported(reason)) => {
                 plan.cannot.push(reason.clone());
                 plan.resolution = Resolution::Unsupported { reason };

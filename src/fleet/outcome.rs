@@ -72,8 +72,12 @@ pub enum ProviderOutcome {
         /// What a fresh listing showed.
         verified: Verification,
     },
-    /// The provider has nobody with this email (or id).
-    UserNotFound,
+    /// The provider said explicitly that it has nobody with this email (or id).
+    UserNotFound {
+        /// How that was established: the call and the provider's answer.
+        #[serde(default)]
+        evidence: String,
+    },
     /// The provider cannot do what offboarding needs, and why.
     Unsupported {
         /// Why.
@@ -93,7 +97,7 @@ impl ProviderOutcome {
             Self::Revoked { .. } => "revoked",
             Self::Queued { .. } => "queued",
             Self::AlreadyClean { .. } => "already_clean",
-            Self::UserNotFound => "user_not_found",
+            Self::UserNotFound { .. } => "user_not_found",
             Self::Unsupported { .. } => "unsupported",
             Self::Failed { .. } => "failed",
         }
@@ -110,11 +114,11 @@ impl ProviderOutcome {
     }
 
     /// Whether this provider's part is done: revoked, queued or clean, with no
-    /// session seen still active; or the person is unknown there. `Unsupported`,
-    /// `Failed` and `StillActive` are not done.
+    /// session seen still active; or the provider said the person is unknown there.
+    /// `Unsupported`, `Failed` and `StillActive` are not done.
     pub fn is_done(&self) -> bool {
         match self {
-            Self::UserNotFound => true,
+            Self::UserNotFound { .. } => true,
             Self::Unsupported { .. } | Self::Failed { .. } => false,
             other => !matches!(other.verification(), Some(Verification::StillActive { .. })),
         }
@@ -168,7 +172,7 @@ impl Summary {
             ProviderOutcome::Revoked { .. } => self.revoked += 1,
             ProviderOutcome::Queued { .. } => self.queued += 1,
             ProviderOutcome::AlreadyClean { .. } => self.already_clean += 1,
-            ProviderOutcome::UserNotFound => self.user_not_found += 1,
+            ProviderOutcome::UserNotFound { .. } => self.user_not_found += 1,
             ProviderOutcome::Unsupported { .. } => self.unsupported += 1,
             ProviderOutcome::Failed { .. } => self.failed += 1,
         }
@@ -269,8 +273,12 @@ pub enum Resolution {
         /// The user.
         user: UserRef,
     },
-    /// Nobody with this email.
-    NotFound,
+    /// The provider said it has nobody with this email.
+    NotFound {
+        /// How the provider said so.
+        #[serde(default)]
+        evidence: String,
+    },
     /// The provider cannot look the person up.
     Unsupported {
         /// Why.

@@ -88,6 +88,7 @@ pub fn report_table(report: &Report) -> String {
                     "?".to_owned(),
                     "accepted; completes asynchronously".to_owned(),
                 ),
+                ProviderOutcome::UserNotFound { evidence } => ("0".to_owned(), evidence.clone()),
                 _ => ("0".to_owned(), String::new()),
             };
             vec![
@@ -124,7 +125,7 @@ pub fn plan_table(plan: &Plan) -> String {
         .map(|p| {
             let user = match &p.resolution {
                 Resolution::Found { user } => user.id.to_string(),
-                Resolution::NotFound => "not found".to_owned(),
+                Resolution::NotFound { evidence } => format!("not found: {evidence}"),
                 Resolution::Unsupported { .. } => "cannot look up".to_owned(),
                 Resolution::Failed { error } => format!("lookup failed: {error}"),
                 _ => "-".to_owned(),

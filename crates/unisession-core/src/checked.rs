@@ -5,12 +5,17 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::{
-    Capabilities, DeviceScope, Error, ListQuery, Operation, Page, Result, Revocation, Session,
-    SessionProvider, SessionRef, UserId, UserRef,
+    Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result, Revocation,
+    Session, SessionProvider, SessionRef, UserId, UserLookup,
 };
 
 /// Wraps any provider and refuses, without calling it, every operation its
 /// [`Capabilities`] lack. Errors leaving it name the provider and the operation.
+///
+/// It also holds every provider to the lookup contract, whoever wrote it: a
+/// [`UserLookup::Found`] whose record does not carry the email asked for becomes an
+/// [`ErrorKind::IdentityMismatch`](crate::ErrorKind::IdentityMismatch) error, so a
+/// provider that trusts a server's answer too readily cannot hand on somebody else.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -113,13 +118,21 @@ impl<P: SessionProvider> SessionProvider for Checked<P> {
             .map_err(|e| self.name_error(op, e))
     }
 
-    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+    async fn find_user(&self, email: &Email) -> Result<UserLookup> {
         let op = Operation::FindUser;
         self.gate(op, self.capabilities().require(op))?;
-        self.inner
+        let lookup = self
+            .inner
             .find_user(email)
             .await
-            .map_err(|e| self.name_error(op, e))
+            .map_err(|e| self.name_error(op, e))?;
+        if let UserLookup::Found(user) = &lookup {
+            let answered_by = format!("{}'s find_user", self.inner);
+            email
+                .confirm(user.email.as_deref(), &answered_by, &user.id)
+                .map_err(|e| self.name_error(op, e))?;
+        }
+        Ok(lookup)
     }
 
     async fn revoke_users_sessions(

@@ -31,8 +31,8 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 
 use crate::{
-    DeviceKind, DeviceScope, ErrorKind, ListQuery, Revocation, SessionId, SessionProvider,
-    SessionProviderExt, SessionRef, UserId,
+    DeviceKind, DeviceScope, Email, ErrorKind, ListQuery, Revocation, SessionId, SessionProvider,
+    SessionProviderExt, SessionRef, UserId, UserLookup,
 };
 
 /// A user the fixture created.
@@ -102,6 +102,17 @@ pub trait Fixture: Send + Sync {
 
     /// A well-formed session id that matches no session.
     fn unknown_session_id(&self) -> SessionId;
+
+    /// A well-formed user id that matches no user.
+    fn unknown_user_id(&self) -> UserId;
+
+    /// Makes the server answer every lookup by email with `user`'s record, as a
+    /// server that ignores its filter would; `None` restores honest lookups.
+    /// Answers `false` when the server cannot (the check that needs it is skipped).
+    async fn answer_lookups_with(&self, user: Option<&UserId>) -> bool {
+        let _ = user;
+        false
+    }
 }
 
 /// How one check ended. A failing check panics instead.
@@ -198,7 +209,8 @@ pub async fn unsupported_operations_are_refused(
         ));
     }
     if !caps.find_user_by_email {
-        let result = provider.find_user("nobody@unisession.invalid").await;
+        let email = Email::parse("nobody@unisession.invalid").expect("a valid address");
+        let result = provider.find_user(&email).await;
         tried.push(("find_user", result.err()));
     }
     if tried.is_empty() {
@@ -483,7 +495,8 @@ pub async fn listing_marks_the_current_session(
     CheckOutcome::Passed
 }
 
-/// `find_user` finds a seeded user by email and answers `None` for an unknown one.
+/// `find_user` finds a seeded user by email, and says how it knows an unknown one
+/// is absent.
 pub async fn find_user_by_email(
     provider: &dyn SessionProvider,
     fixture: &dyn Fixture,
@@ -492,22 +505,113 @@ pub async fn find_user_by_email(
         return skipped("needs find_user_by_email");
     }
     let seeded = fixture.seed_user(1).await;
+    let email = Email::parse(&seeded.email).expect("the fixture seeds valid addresses");
     let found = provider
-        .find_user(&seeded.email)
+        .find_user(&email)
         .await
-        .unwrap_or_else(|e| panic!("{provider}: find_user({}) failed: {e}", seeded.email))
-        .unwrap_or_else(|| panic!("{provider}: find_user({}) found nobody", seeded.email));
+        .unwrap_or_else(|e| panic!("{provider}: find_user({email}) failed: {e}"));
+    let UserLookup::Found(found) = found else {
+        panic!("{provider}: find_user({email}) found nobody: {found:?}");
+    };
     assert_eq!(
         found.id, seeded.id,
         "{provider}: find_user returned another user"
     );
-    let unknown = provider
-        .find_user("nobody.at.all@unisession.invalid")
-        .await
-        .unwrap_or_else(|e| {
-            panic!("{provider}: an unknown email must give None, not an error: {e}")
-        });
-    assert_eq!(unknown, None, "{provider}: unknown email");
+    assert!(
+        found.email.as_deref().is_some_and(|e| email.matches(e)),
+        "{provider}: the user found must carry the email asked for, got {:?}",
+        found.email
+    );
+    let nobody = Email::parse("nobody.at.all@unisession.invalid").expect("a valid address");
+    let unknown = provider.find_user(&nobody).await.unwrap_or_else(|e| {
+        panic!("{provider}: an unknown email must give NotFound, not an error: {e}")
+    });
+    match unknown {
+        UserLookup::NotFound { evidence } => assert!(
+            !evidence.trim().is_empty(),
+            "{provider}: NotFound must say how the provider said so"
+        ),
+        other => panic!("{provider}: unknown email gave {other:?}"),
+    }
+    CheckOutcome::Passed
+}
+
+/// A lookup the server answers with another person's record is refused with
+/// `IdentityMismatch`: neither that person (who would then be logged out) nor
+/// "not found" (which would count as done). Nobody's sessions change.
+pub async fn lookup_answered_for_another_person_is_refused(
+    provider: &dyn SessionProvider,
+    fixture: &dyn Fixture,
+) -> CheckOutcome {
+    if !provider.capabilities().find_user_by_email {
+        return skipped("needs find_user_by_email");
+    }
+    let target = fixture.seed_user(2).await;
+    let other = fixture.seed_user(2).await;
+    if !fixture.answer_lookups_with(Some(&other.id)).await {
+        return skipped("the fixture cannot make the server answer for another person");
+    }
+    let before = (
+        sorted(fixture.sessions_of(&target.id).await),
+        sorted(fixture.sessions_of(&other.id).await),
+    );
+    let email = Email::parse(&target.email).expect("the fixture seeds valid addresses");
+    let answer = provider.find_user(&email).await;
+    // What a consumer that trusted the answer would do next.
+    if let Ok(UserLookup::Found(user)) = &answer {
+        if provider.capabilities().revoke_user_sessions {
+            let _ = provider
+                .revoke_user_sessions(&user.id, DeviceScope::All)
+                .await;
+        }
+    }
+    fixture.answer_lookups_with(None).await;
+    let after = (
+        sorted(fixture.sessions_of(&target.id).await),
+        sorted(fixture.sessions_of(&other.id).await),
+    );
+    match &answer {
+        Err(e) => assert_eq!(
+            e.kind(),
+            ErrorKind::IdentityMismatch,
+            "{provider}: a lookup answered for another person must be IdentityMismatch, got {e}"
+        ),
+        Ok(lookup) => panic!(
+            "{provider}: a lookup answered with another person's record gave {lookup:?}; it must be an IdentityMismatch error"
+        ),
+    }
+    assert_eq!(after, before, "{provider}: sessions changed");
+    CheckOutcome::Passed
+}
+
+/// A user-wide revocation of an id nobody has is `NotFound`, never `Revoked`, and
+/// touches nobody (servers answer success for unknown ids: the provider checks).
+pub async fn revoking_an_unknown_user_is_not_found(
+    provider: &dyn SessionProvider,
+    fixture: &dyn Fixture,
+) -> CheckOutcome {
+    if !provider.capabilities().revoke_user_sessions {
+        return skipped("needs revoke_user_sessions");
+    }
+    let bystander = fixture.seed_user(2).await;
+    let before = sorted(fixture.sessions_of(&bystander.id).await);
+    let unknown = fixture.unknown_user_id();
+    let result = provider
+        .revoke_user_sessions(&unknown, DeviceScope::All)
+        .await;
+    match &result {
+        Err(e) => assert_eq!(
+            e.kind(),
+            ErrorKind::NotFound,
+            "{provider}: revoking unknown user {unknown} must be NotFound, got {e}"
+        ),
+        Ok(r) => panic!("{provider}: revoking unknown user {unknown} gave {r:?}, not NotFound"),
+    }
+    assert_eq!(
+        sorted(fixture.sessions_of(&bystander.id).await),
+        before,
+        "{provider}: another user's sessions changed"
+    );
     CheckOutcome::Passed
 }
 
@@ -530,6 +634,8 @@ pub async fn run_all(provider: &dyn SessionProvider, fixture: &dyn Fixture) -> V
     check!(pagination_returns_every_session_exactly_once);
     check!(listing_marks_the_current_session);
     check!(find_user_by_email);
+    check!(lookup_answered_for_another_person_is_refused);
+    check!(revoking_an_unknown_user_is_not_found);
     report
 }
 
@@ -592,6 +698,15 @@ impl Fixture for crate::InMemoryProvider {
 
     fn unknown_session_id(&self) -> SessionId {
         SessionId::new("s999999999")
+    }
+
+    fn unknown_user_id(&self) -> UserId {
+        UserId::new("u999999999")
+    }
+
+    async fn answer_lookups_with(&self, user: Option<&UserId>) -> bool {
+        self.mislead_lookups(user);
+        true
     }
 }
 

@@ -23,8 +23,14 @@ pub enum ErrorKind {
     PermissionDenied,
     /// The provider's plan or license lacks the feature (Slack Enterprise, Rocket.Chat Enterprise).
     PlanRequired,
-    /// The target does not exist where the provider reports that as an error.
+    /// The target does not exist, as the provider said explicitly. Never a route
+    /// miss or a filter the server ignored: the fleet counts a user-wide revocation
+    /// answered `NotFound` as "nobody to log out".
     NotFound,
+    /// The provider answered a lookup with a record for somebody other than the
+    /// person asked for: a filter it ignored, a proxy, an unexpected version. Acting
+    /// on that record would log out the wrong person, so nothing is done.
+    IdentityMismatch,
     /// The input was refused before or by the provider: a malformed id, a bad argument.
     InvalidInput,
     /// The provider rate-limited the call and retries did not get through.
@@ -53,6 +59,7 @@ impl ErrorKind {
             Self::PermissionDenied => "permission_denied",
             Self::PlanRequired => "plan_required",
             Self::NotFound => "not_found",
+            Self::IdentityMismatch => "identity_mismatch",
             Self::InvalidInput => "invalid_input",
             Self::RateLimited => "rate_limited",
             Self::TwoFactorRequired => "two_factor_required",
@@ -77,6 +84,7 @@ impl fmt::Display for ErrorKind {
             Self::PermissionDenied => "permission denied",
             Self::PlanRequired => "plan or license required",
             Self::NotFound => "not found",
+            Self::IdentityMismatch => "answer for another person",
             Self::InvalidInput => "invalid input",
             Self::RateLimited => "rate limited",
             Self::TwoFactorRequired => "second factor required",

@@ -63,6 +63,7 @@
 
 mod capabilities;
 mod checked;
+mod email;
 mod error;
 mod ext;
 mod memory;
@@ -78,6 +79,7 @@ mod mock;
 
 pub use capabilities::{Capabilities, Operation};
 pub use checked::Checked;
+pub use email::{Email, MAX_EMAIL_LEN};
 pub use error::{Error, ErrorKind, Result};
 pub use ext::SessionProviderExt;
 pub use memory::{InMemoryProvider, InMemoryProviderBuilder};
@@ -85,7 +87,7 @@ pub use memory::{InMemoryProvider, InMemoryProviderBuilder};
 pub use mock::MockSessionProvider;
 pub use model::{
     Cursor, Device, DeviceKind, DeviceScope, ListQuery, Page, Session, SessionId, SessionRef,
-    UserId, UserRef,
+    UserId, UserLookup, UserRef,
 };
 pub use provider::SessionProvider;
 pub use revocation::{Revocation, Verification, VerifiedRevocation};

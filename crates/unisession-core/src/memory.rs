@@ -8,8 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::{
-    Capabilities, Cursor, Device, DeviceKind, DeviceScope, Error, ErrorKind, ListQuery, Operation,
-    Page, Result, Revocation, Session, SessionId, SessionProvider, SessionRef, UserId, UserRef,
+    Capabilities, Cursor, Device, DeviceKind, DeviceScope, Email, Error, ErrorKind, ListQuery,
+    Operation, Page, Result, Revocation, Session, SessionId, SessionProvider, SessionRef, UserId,
+    UserLookup, UserRef,
 };
 
 /// A provider that keeps users and sessions in memory.
@@ -35,6 +36,8 @@ struct State {
     next_session: u64,
     caller: Option<UserId>,
     current: Option<SessionId>,
+    /// Every lookup answers this user's record (a server ignoring its filter).
+    lookups_answer: Option<UserId>,
 }
 
 /// Builds an [`InMemoryProvider`].
@@ -186,6 +189,15 @@ impl InMemoryProvider {
             .values()
             .map(|s| s.id.clone())
             .collect()
+    }
+
+    /// Makes every lookup by email answer `user`'s record whoever is asked for, as
+    /// a server that ignores its filter would; `None` restores honest lookups. The
+    /// provider still checks the answer (the identity echo), so a lookup for
+    /// anybody else fails with [`ErrorKind::IdentityMismatch`]: this is for testing
+    /// that nothing acts on such an answer.
+    pub fn mislead_lookups(&self, user: Option<&UserId>) {
+        self.state().lookups_answer = user.cloned();
     }
 
     /// The caller and its current session, if set.
@@ -343,21 +355,31 @@ impl SessionProvider for InMemoryProvider {
         Ok(Revocation::revoked((before - state.sessions.len()) as u64))
     }
 
-    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+    /// Finds the user whose email [`Email::matches`]; checks the answer like an
+    /// adapter does (see [`mislead_lookups`](Self::mislead_lookups)).
+    async fn find_user(&self, email: &Email) -> Result<UserLookup> {
         let op = Operation::FindUser;
         self.capabilities
             .require(op)
             .map_err(|e| self.fail(e, op))?;
         self.enter();
-        Ok(self
-            .state()
-            .users
-            .iter()
-            .find(|u| {
-                u.email
-                    .as_deref()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
-            })
-            .cloned())
+        let state = self.state();
+        let answer = match &state.lookups_answer {
+            Some(id) => state.users.iter().find(|u| &u.id == id),
+            None => state
+                .users
+                .iter()
+                .find(|u| u.email.as_deref().is_some_and(|e| email.matches(e))),
+        };
+        let Some(user) = answer.cloned() else {
+            return Ok(UserLookup::not_found(format!(
+                "{} holds no user with this email",
+                self.name
+            )));
+        };
+        email
+            .confirm(user.email.as_deref(), "the in-memory lookup", &user.id)
+            .map_err(|e| self.fail(e, op))?;
+        Ok(UserLookup::Found(user))
     }
 }

@@ -5,8 +5,8 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::{
-    Capabilities, DeviceScope, ListQuery, Page, Result, Revocation, Session, SessionProvider,
-    SessionRef, UserId, UserRef,
+    Capabilities, DeviceScope, Email, ListQuery, Page, Result, Revocation, Session,
+    SessionProvider, SessionRef, UserId, UserLookup,
 };
 
 mockall::mock! {
@@ -35,7 +35,7 @@ mockall::mock! {
         async fn revoke_session(&self, session: &SessionRef) -> Result<Revocation>;
         async fn revoke_user_sessions(&self, user: &UserId, scope: DeviceScope) -> Result<Revocation>;
         async fn revoke_other_sessions(&self) -> Result<Revocation>;
-        async fn find_user(&self, email: &str) -> Result<Option<UserRef>>;
+        async fn find_user(&self, email: &Email) -> Result<UserLookup>;
         async fn revoke_users_sessions(
             &self,
             users: &[UserId],

@@ -304,6 +304,60 @@ impl UserRef {
     }
 }
 
+/// What a lookup by email established: the person, or that the provider has nobody
+/// with this email.
+///
+/// `NotFound` is a claim an offboarding report counts as done, so a provider answers
+/// it only when the server said so explicitly (Slack `users_not_found`, DocSpace's
+/// `ItemNotFoundException`, Rocket.Chat's "User not found." to a filtered lookup),
+/// and says how in `evidence`. A scan that cannot see the whole directory, or a
+/// filter the server may have ignored, proves nothing: that is an error.
+///
+/// ```
+/// use unisession_core::{UserLookup, UserRef};
+/// let found = UserLookup::Found(UserRef::new("U1").with_email("alice@corp.example"));
+/// assert_eq!(found.user().map(|u| u.id.as_str()), Some("U1"));
+/// let absent = UserLookup::not_found("users.lookupByEmail answered users_not_found");
+/// assert!(absent.user().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "lookup", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UserLookup {
+    /// The provider holds this user, and its record carries the email asked for.
+    Found(UserRef),
+    /// The provider said explicitly that nobody has this email.
+    NotFound {
+        /// How the provider said so, for a person to read (the call and its answer).
+        evidence: String,
+    },
+}
+
+impl UserLookup {
+    /// `NotFound` with how it was established.
+    pub fn not_found(evidence: impl Into<String>) -> Self {
+        Self::NotFound {
+            evidence: evidence.into(),
+        }
+    }
+
+    /// The user, when found.
+    pub fn user(&self) -> Option<&UserRef> {
+        match self {
+            Self::Found(user) => Some(user),
+            Self::NotFound { .. } => None,
+        }
+    }
+
+    /// The user, when found.
+    pub fn into_user(self) -> Option<UserRef> {
+        match self {
+            Self::Found(user) => Some(user),
+            Self::NotFound { .. } => None,
+        }
+    }
+}
+
 /// One page of results and the cursor to the next one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::{
-    Capabilities, DeviceScope, Error, ListQuery, Operation, Page, Result, Revocation, Session,
-    SessionRef, UserId, UserRef,
+    Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result, Revocation,
+    Session, SessionRef, UserId, UserLookup,
 };
 
 /// A SaaS tool whose user sessions can be listed and revoked.
@@ -24,6 +24,10 @@ use crate::{
 ///   enforced for you.
 /// * No outcome is ever reported as success when it failed: an unknown or closed session
 ///   is [`Revocation::AlreadyGone`], asynchronous work is [`Revocation::Queued`].
+/// * A user-wide revocation of an id nobody has is an error of kind
+///   [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), never `Revoked`, even where
+///   the server answers success for unknown ids (then the provider checks first).
+/// * [`find_user`](Self::find_user) answers only for the person asked for (see there).
 /// * `Display` names the provider instance (e.g. `slack:corp`); `Debug` never shows a
 ///   credential.
 #[async_trait]
@@ -39,6 +43,9 @@ pub trait SessionProvider: fmt::Debug + fmt::Display + Send + Sync + 'static {
     async fn revoke_session(&self, session: &SessionRef) -> Result<Revocation>;
 
     /// Revokes every session of one user, or only those on the given kind of device.
+    ///
+    /// An id the provider has nobody with is [`ErrorKind::NotFound`](crate::ErrorKind::NotFound)
+    /// (and only that: a route miss or a refusal is another kind).
     async fn revoke_user_sessions(&self, user: &UserId, scope: DeviceScope) -> Result<Revocation>;
 
     /// Revokes every session of the caller except the one making this request.
@@ -51,10 +58,19 @@ pub trait SessionProvider: fmt::Debug + fmt::Display + Send + Sync + 'static {
         ))
     }
 
-    /// Finds a user by email. `Ok(None)` when the provider has nobody with it.
+    /// Finds a user by email.
+    ///
+    /// * [`UserLookup::Found`] only when the record the server answered carries
+    ///   `email` ([`Email::confirm`]). A record for somebody else is an error of kind
+    ///   [`ErrorKind::IdentityMismatch`](crate::ErrorKind::IdentityMismatch), never
+    ///   `Found(other)` and never `NotFound`.
+    /// * [`UserLookup::NotFound`] only when the server said explicitly that nobody
+    ///   has this email, with how it said so. An unfiltered or partial answer that
+    ///   does not hold the person proves nothing: that is an error (`Unsupported`
+    ///   when the server cannot be asked properly).
     ///
     /// The default answers `Unsupported`.
-    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+    async fn find_user(&self, email: &Email) -> Result<UserLookup> {
         let _ = email;
         Err(Error::unsupported(
             Operation::FindUser,
@@ -110,7 +126,7 @@ macro_rules! forward_provider {
                 (**self).revoke_other_sessions().await
             }
 
-            async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+            async fn find_user(&self, email: &Email) -> Result<UserLookup> {
                 (**self).find_user(email).await
             }
 

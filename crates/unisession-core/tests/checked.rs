@@ -1,8 +1,9 @@
 //! `Checked` refuses what the capabilities lack without reaching the provider.
 
 use unisession_core::{
-    Capabilities, Checked, DeviceKind, DeviceScope, ErrorKind, InMemoryProvider, ListQuery,
-    Operation, SessionProvider, SessionProviderExt, SessionRef, UserId,
+    Capabilities, Checked, DeviceKind, DeviceScope, Email, ErrorKind, InMemoryProvider, ListQuery,
+    Operation, Page, Result, Revocation, Session, SessionProvider, SessionProviderExt, SessionRef,
+    UserId, UserLookup, UserRef, async_trait,
 };
 
 fn provider_with(caps: Capabilities) -> Checked<InMemoryProvider> {
@@ -41,7 +42,10 @@ async fn every_missing_capability_is_refused_before_the_provider() {
         ),
         (
             Operation::FindUser,
-            provider.find_user("a@b.example").await.unwrap_err(),
+            provider
+                .find_user(&Email::parse("a@b.example").unwrap())
+                .await
+                .unwrap_err(),
         ),
         (
             Operation::RevokeUsersSessions,
@@ -128,4 +132,60 @@ async fn provider_errors_are_named_after_the_provider_and_operation() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.provider(), Some("memory:test"));
     assert_eq!(err.operation(), Some(Operation::RevokeUserSessions));
+}
+
+/// A provider that trusts its server too readily: it hands on whatever record the
+/// lookup answered, here always Bob's.
+#[derive(Debug)]
+struct Credulous(Capabilities, Option<String>);
+
+impl std::fmt::Display for Credulous {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("credulous")
+    }
+}
+
+#[async_trait]
+impl SessionProvider for Credulous {
+    fn capabilities(&self) -> &Capabilities {
+        &self.0
+    }
+    async fn list_sessions(&self, _: &ListQuery) -> Result<Page<Session>> {
+        unreachable!("not called")
+    }
+    async fn revoke_session(&self, _: &SessionRef) -> Result<Revocation> {
+        unreachable!("not called")
+    }
+    async fn revoke_user_sessions(&self, _: &UserId, _: DeviceScope) -> Result<Revocation> {
+        unreachable!("not called")
+    }
+    async fn find_user(&self, _: &Email) -> Result<UserLookup> {
+        let mut bob = UserRef::new("U-BOB");
+        bob.email = self.1.clone();
+        Ok(UserLookup::Found(bob))
+    }
+}
+
+#[tokio::test]
+async fn a_lookup_answered_for_somebody_else_never_leaves_checked() {
+    let mut caps = Capabilities::none();
+    caps.find_user_by_email = true;
+    let alice = Email::parse("alice@corp.example").unwrap();
+    for record in [Some("bob@corp.example".to_owned()), None] {
+        let provider = Checked::new(Credulous(caps.clone(), record.clone()));
+        let err = provider.find_user(&alice).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::IdentityMismatch, "{record:?}");
+        assert_eq!(err.operation(), Some(Operation::FindUser));
+        assert_eq!(err.provider(), Some("credulous"));
+        assert!(err.message().contains("U-BOB"), "{err}");
+        assert!(
+            !err.message().contains("bob@"),
+            "the other address stays private: {err}"
+        );
+    }
+    // The same record, asked for the right person (any case), passes.
+    let provider = Checked::new(Credulous(caps, Some("Bob@Corp.example".to_owned())));
+    let bob = Email::parse("bob@corp.example").unwrap();
+    let found = provider.find_user(&bob).await.unwrap();
+    assert_eq!(found.user().map(|u| u.id.as_str()), Some("U-BOB"));
 }

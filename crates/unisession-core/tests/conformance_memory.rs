@@ -31,6 +31,8 @@ async fn full_in_memory_provider_passes_every_check() {
             "pagination_returns_every_session_exactly_once",
             "listing_marks_the_current_session",
             "find_user_by_email",
+            "lookup_answered_for_another_person_is_refused",
+            "revoking_an_unknown_user_is_not_found",
         ]
     );
 }
@@ -122,4 +124,54 @@ async fn suite_catches_a_provider_that_ignores_its_capabilities() {
     caps.revoke_other_sessions = false;
     let liar = Liar(inner, caps);
     conformance::unsupported_operations_are_refused(&liar, &liar.0).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "it must be an IdentityMismatch error")]
+async fn suite_catches_a_provider_that_reads_a_wrong_answer_as_not_found() {
+    // A provider that turns "the server answered for somebody else" into "nobody
+    // here" would let the fleet count the person as done.
+    #[derive(Debug)]
+    struct Hasty(InMemoryProvider);
+    impl std::fmt::Display for Hasty {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("hasty")
+        }
+    }
+    #[unisession_core::async_trait]
+    impl unisession_core::SessionProvider for Hasty {
+        fn capabilities(&self) -> &Capabilities {
+            self.0.capabilities()
+        }
+        async fn list_sessions(
+            &self,
+            q: &unisession_core::ListQuery,
+        ) -> unisession_core::Result<unisession_core::Page<unisession_core::Session>> {
+            self.0.list_sessions(q).await
+        }
+        async fn revoke_session(
+            &self,
+            s: &unisession_core::SessionRef,
+        ) -> unisession_core::Result<unisession_core::Revocation> {
+            self.0.revoke_session(s).await
+        }
+        async fn revoke_user_sessions(
+            &self,
+            u: &unisession_core::UserId,
+            scope: unisession_core::DeviceScope,
+        ) -> unisession_core::Result<unisession_core::Revocation> {
+            self.0.revoke_user_sessions(u, scope).await
+        }
+        async fn find_user(
+            &self,
+            email: &unisession_core::Email,
+        ) -> unisession_core::Result<unisession_core::UserLookup> {
+            match self.0.find_user(email).await {
+                Err(_) => Ok(unisession_core::UserLookup::not_found("not on the page")),
+                other => other,
+            }
+        }
+    }
+    let hasty = Hasty(with_caller(InMemoryProvider::new()));
+    conformance::lookup_answered_for_another_person_is_refused(&hasty, &hasty.0).await;
 }

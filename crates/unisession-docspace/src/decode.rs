@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use unisession_core::{
-    Cursor, Device, DeviceKind, Error, ErrorKind, Page, Result, Session, SessionId, UserId, UserRef,
+    Cursor, Device, DeviceKind, Error, ErrorKind, Page, Result, Session, SessionId, UserId,
+    UserLookup, UserRef,
 };
 use unisession_http::decode_json_object;
 
@@ -105,11 +106,13 @@ pub fn connections(
     ))
 }
 
-/// The answer of `GET people/email`: a 404 with DocSpace's error envelope
-/// (`ItemNotFoundException`) is `None`. A bare 404 is a route miss (the URL is not a
-/// DocSpace portal) and an error: reading it as "no such user" would let a wrong
-/// URL report everyone absent.
-pub fn employee(status: u16, body: &[u8]) -> Result<Option<UserRef>> {
+/// The answer of `GET people/email` or `GET people/{userid}`: a 404 with DocSpace's
+/// error envelope (`ItemNotFoundException`, "The user could not be found", a text
+/// the portal translates) is [`UserLookup::NotFound`]. A bare 404 is a route miss
+/// (the URL is not a DocSpace portal) and an error: reading it as "no such user"
+/// would let a wrong URL report everyone absent. A found user is returned as the
+/// server described it; the caller checks it is the person asked for.
+pub fn employee(route: &str, status: u16, body: &[u8]) -> Result<UserLookup> {
     if status == 404 {
         // Read as a value: serde would also fill the envelope's structs from arrays.
         let envelope: Option<serde_json::Value> = decode_json_object(body).ok();
@@ -119,22 +122,24 @@ pub fn employee(status: u16, body: &[u8]) -> Result<Option<UserRef>> {
             .and_then(|e| e.get("message"))
             .and_then(serde_json::Value::as_str);
         return match message {
-            Some(_) => Ok(None),
+            Some(message) => Ok(UserLookup::not_found(format!(
+                "{route} answered 404 with DocSpace's error envelope: {message:?}"
+            ))),
             None => Err(error(status, body)),
         };
     }
-    let employee: wire::Employee = envelope("people/email", status, body)?.ok_or_else(no_result)?;
+    let employee: wire::Employee = envelope(route, status, body)?.ok_or_else(no_result)?;
     if employee.id.trim().is_empty() {
         return Err(Error::new(
             ErrorKind::Decode,
-            "could not decode the answer of people/email: a user without an id",
+            format!("could not decode the answer of {route}: a user without an id"),
         ));
     }
     let mut user = UserRef::new(UserId::new(employee.id));
     user.email = employee.email;
     user.name = employee.display_name;
     user.active = employee.status.map(|s| s == 1);
-    Ok(Some(user))
+    Ok(UserLookup::Found(user))
 }
 
 fn parse_date(value: &serde_json::Value) -> Option<DateTime<Utc>> {
@@ -225,7 +230,7 @@ mod tests {
     fn a_failed_validation_in_a_200_and_an_empty_401_are_typed() {
         let body = br#"{"response":{"title":"One or more validation errors occurred.","errors":{"Email":["bad"]}},"status":1,"statusCode":400}"#;
         assert_eq!(
-            employee(200, body).unwrap_err().kind(),
+            employee("people/email", 200, body).unwrap_err().kind(),
             ErrorKind::InvalidInput
         );
         assert_eq!(
@@ -235,9 +240,15 @@ mod tests {
             ErrorKind::Unauthenticated
         );
         let not_found = br#"{"error":{"message":"The user could not be found","type":"ASC.Common.Web.ItemNotFoundException"},"status":1,"statusCode":404}"#;
-        assert_eq!(employee(404, not_found).unwrap(), None);
+        assert!(matches!(
+            employee("people/email", 404, not_found).unwrap(),
+            UserLookup::NotFound { evidence } if evidence.contains("The user could not be found")
+        ));
         // A bare 404 is a route miss (a wrong URL), never "no such user".
-        assert_eq!(employee(404, b"").unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            employee("people/email", 404, b"").unwrap_err().kind(),
+            ErrorKind::Provider
+        );
         let err = connections(
             "docspace",
             200,

@@ -57,8 +57,10 @@ pub fn error_for(status: u16, body: &[u8]) -> Error {
             "DocSpace refused the call: the API key lacks the scope it needs (*:read for GET, *:write for PUT)",
         ),
         403 => (ErrorKind::PermissionDenied, "access denied"),
+        // A route miss, never "not found": counted as done, it would let a wrong URL
+        // report everyone absent.
         404 if message.is_none() => (
-            ErrorKind::NotFound,
+            ErrorKind::Provider,
             "DocSpace has no such route: the id has the wrong form, or the URL is not a DocSpace portal",
         ),
         404 => (ErrorKind::NotFound, "not found"),
@@ -120,7 +122,7 @@ mod tests {
                 "Method not available",
                 false,
             ),
-            (404, b"", ErrorKind::NotFound, "no such route", false),
+            (404, b"", ErrorKind::Provider, "no such route", false),
             (
                 404,
                 not_found,

@@ -7,10 +7,10 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use unisession_core::{
-    Capabilities, DeviceScope, Error, ErrorKind, ListQuery, Operation, Page, Result, Revocation,
-    Session, SessionProvider, SessionRef, UserId, UserRef,
+    Capabilities, DeviceScope, Email, Error, ErrorKind, ListQuery, Operation, Page, Result,
+    Revocation, Session, SessionProvider, SessionRef, UserId, UserLookup,
 };
-use unisession_http::{HttpClient, Method, RequestBuilder, Response};
+use unisession_http::{HttpClient, KnownUsers, Method, RequestBuilder, Response};
 
 use crate::config::{DocSpaceAuth, DocSpaceBuilder};
 use crate::errors::error_for;
@@ -24,6 +24,7 @@ const LOGOUT_ALL: &str = "api/2.0/security/activeconnections/logoutall/{userId}"
 const LOGOUT_OTHERS: &str = "api/2.0/security/activeconnections/logoutallexceptthis";
 const LOGOUT_CHANGE_PASSWORD: &str = "api/2.0/security/activeconnections/logoutallchangepassword";
 const PEOPLE_BY_EMAIL: &str = "api/2.0/people/email";
+const PEOPLE_BY_ID: &str = "api/2.0/people/{userid}";
 const AUTHENTICATION: &str = "api/2.0/authentication";
 
 /// ONLYOFFICE DocSpace's `security/activeconnections` behind [`SessionProvider`].
@@ -35,6 +36,7 @@ pub struct DocSpaceProvider {
     /// The cookie token in use: the login's, or one the server re-issued.
     cookie: tokio::sync::Mutex<Option<SecretString>>,
     capabilities: Capabilities,
+    known: KnownUsers,
 }
 
 impl fmt::Debug for DocSpaceProvider {
@@ -50,21 +52,6 @@ impl fmt::Debug for DocSpaceProvider {
 impl fmt::Display for DocSpaceProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)
-    }
-}
-
-fn check_email(email: &str) -> Result<()> {
-    let e = email.trim();
-    let ok = !e.is_empty()
-        && e.len() <= 255
-        && e.contains('@')
-        && !e.chars().any(|c| c.is_control() || c.is_whitespace());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(format!(
-            "{email:?} is not an email address"
-        )))
     }
 }
 
@@ -106,6 +93,7 @@ impl DocSpaceProvider {
             auth,
             cookie: tokio::sync::Mutex::new(cookie),
             capabilities,
+            known: KnownUsers::default(),
         }
     }
 
@@ -231,6 +219,46 @@ impl DocSpaceProvider {
         .map_err(|e| e.with_retries(response.retries()))
     }
 
+    /// Confirms that `guid` is a user before a revocation by id: `logoutall` with a
+    /// well-formed unknown GUID resolves to the placeholder "lost user" and answers
+    /// 200 (`UserManager.GetUsersAsync` returns `Constants.LostUser`), while
+    /// `GET people/{userid}` answers 404 `ItemNotFoundException`. Ids this adapter's
+    /// own lookups answered are known and not asked again.
+    async fn confirm_user(&self, guid: &str) -> Result<()> {
+        if self.known.contains(guid) {
+            return Ok(());
+        }
+        let response = self
+            .send(|| {
+                self.http
+                    .request(Method::GET, PEOPLE_BY_ID)
+                    .param(guid.to_owned())
+            })
+            .await?;
+        let route = "people/{userid}";
+        match crate::decode::employee(route, response.status().as_u16(), response.body())
+            .map_err(|e| e.with_retries(response.retries()))?
+        {
+            UserLookup::Found(user) if user.id.as_str().eq_ignore_ascii_case(guid) => {
+                self.known.remember(guid);
+                Ok(())
+            }
+            UserLookup::Found(user) => Err(Error::new(
+                ErrorKind::IdentityMismatch,
+                format!(
+                    "people/{guid} answered with user {}: the server ignored the id, so nothing was done",
+                    user.id
+                ),
+            )),
+            UserLookup::NotFound { evidence } => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("DocSpace has no user with id {guid} ({evidence})"),
+            )
+            .with_status(404)),
+            _ => Err(Error::new(ErrorKind::Decode, "unexpected lookup answer")),
+        }
+    }
+
     /// `PUT logoutallchangepassword`: logs the caller out of every session and returns
     /// the password-change confirmation URL. DocSpace neither changes the password nor
     /// sends the mail: the link is handed back. Each call invalidates the previous link.
@@ -317,8 +345,10 @@ impl SessionProvider for DocSpaceProvider {
     }
 
     /// `PUT logoutall/{userId}`: every session and token of the user ends. The id must
-    /// be a GUID. Targeting the caller's own user also ends the caller's credential;
-    /// with a personal token or login the adapter adopts the cookie DocSpace re-issues.
+    /// be a GUID, of a user `GET people/{userid}` knows (the server answers 200 for
+    /// any GUID; an unknown one is [`ErrorKind::NotFound`] here). Targeting the
+    /// caller's own user also ends the caller's credential; with a personal token or
+    /// login the adapter adopts the cookie DocSpace re-issues.
     async fn revoke_user_sessions(&self, user: &UserId, scope: DeviceScope) -> Result<Revocation> {
         let op = Some(Operation::RevokeUserSessions);
         self.capabilities
@@ -333,11 +363,15 @@ impl SessionProvider for DocSpaceProvider {
                 op,
             )
         })?;
+        let guid = guid.hyphenated().to_string();
+        self.confirm_user(&guid)
+            .await
+            .map_err(|e| self.fail(e, op))?;
         let response = self
             .send(|| {
                 self.http
                     .request(Method::PUT, LOGOUT_ALL)
-                    .param(guid.hyphenated().to_string())
+                    .param(guid.clone())
             })
             .await
             .map_err(|e| self.fail(e, op))?;
@@ -370,20 +404,30 @@ impl SessionProvider for DocSpaceProvider {
         }
     }
 
-    /// `GET people/email?email=`: 404 is `None`.
-    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+    /// `GET people/email?email=`: a 404 `ItemNotFoundException` is
+    /// [`UserLookup::NotFound`]; a user is returned only if the record's `email` is
+    /// the one asked for. The address is sent as given: the server trims it and
+    /// matches it case-insensitively on MySQL, case-sensitively on PostgreSQL.
+    async fn find_user(&self, email: &Email) -> Result<UserLookup> {
         let op = Some(Operation::FindUser);
-        check_email(email).map_err(|e| self.fail(e, op))?;
-        let email = email.trim().to_owned();
+        let address = email.as_str().to_owned();
         let response = self
             .send(|| {
                 self.http
                     .request(Method::GET, PEOPLE_BY_EMAIL)
-                    .query("email", email.clone())
+                    .query("email", address.clone())
             })
             .await
             .map_err(|e| self.fail(e, op))?;
-        crate::decode::employee(response.status().as_u16(), response.body())
-            .map_err(|e| self.fail(e.with_retries(response.retries()), op))
+        let lookup =
+            crate::decode::employee("people/email", response.status().as_u16(), response.body())
+                .map_err(|e| self.fail(e.with_retries(response.retries()), op))?;
+        if let UserLookup::Found(user) = &lookup {
+            email
+                .confirm(user.email.as_deref(), "people/email", &user.id)
+                .map_err(|e| self.fail(e, op))?;
+            self.known.remember(&user.id.as_str().to_ascii_lowercase());
+        }
+        Ok(lookup)
     }
 }

@@ -7,13 +7,13 @@ use futures::TryStreamExt;
 use secrecy::SecretString;
 use unisession_core::conformance::{self, Caller, CheckOutcome, Fixture, SeededUser};
 use unisession_core::{
-    DeviceScope, ErrorKind, ListQuery, Operation, Revocation, SessionId, SessionProvider,
-    SessionProviderExt, SessionRef, UserId,
+    DeviceScope, Email, ErrorKind, ListQuery, Operation, Revocation, SessionId, SessionProvider,
+    SessionProviderExt, SessionRef, UserId, UserLookup,
 };
 use unisession_docspace::{DocSpaceBuilder, DocSpaceProvider};
 use unisession_emulator::dataset::{Dataset, DatasetConfig};
 use unisession_emulator::{
-    DocSpaceEmulator, DocSpaceRole, Emulator, EmulatorConfig, Faults, ProviderKind,
+    DocSpaceEmulator, DocSpaceRole, Emulator, EmulatorConfig, Faults, Misleading, ProviderKind,
 };
 use unisession_http::RetryConfig;
 use unisession_testkit::{Provider, Request, Spec, nonconforming};
@@ -122,6 +122,15 @@ impl Fixture for DocSpaceFixture {
     fn unknown_session_id(&self) -> SessionId {
         SessionId::new("999999")
     }
+    fn unknown_user_id(&self) -> UserId {
+        UserId::new("aae1e103-bca5-9fa1-ba8c-42058b4abf28")
+    }
+    async fn answer_lookups_with(&self, user: Option<&UserId>) -> bool {
+        self.ds.set_misleading(
+            Misleading::none().with_lookups_answering_with(user.map(|u| u.as_str().to_owned())),
+        );
+        true
+    }
 }
 
 fn outcome(report: &[conformance::CheckReport], name: &str) -> CheckOutcome {
@@ -147,6 +156,8 @@ async fn passes_the_conformance_suite_with_the_cookie_credential() {
         "pagination_returns_every_session_exactly_once",
         "listing_marks_the_current_session",
         "find_user_by_email",
+        "lookup_answered_for_another_person_is_refused",
+        "revoking_an_unknown_user_is_not_found",
     ] {
         assert_eq!(outcome(&report, name), CheckOutcome::Passed, "{name}");
     }
@@ -315,7 +326,10 @@ async fn an_ordinary_user_cannot_end_someone_elses_session() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-    let err = member.find_user(&c.admin_email).await.unwrap_err();
+    let err = member
+        .find_user(&Email::parse(&c.admin_email).unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     assert!(ds.token_is_valid(&c.admin_token));
     // Older servers answer the forbidden call with 200 false, indistinguishable from gone.
@@ -362,7 +376,7 @@ async fn malformed_ids_and_emails_are_refused_before_any_request() {
     assert_eq!(err.kind(), ErrorKind::Unsupported);
     for email in ["", "no-at-sign", "a b@c.d", "x@y\r\nz"] {
         assert_eq!(
-            provider.find_user(email).await.unwrap_err().kind(),
+            Email::parse(email).unwrap_err().kind(),
             ErrorKind::InvalidInput,
             "{email:?}"
         );
@@ -371,25 +385,71 @@ async fn malformed_ids_and_emails_are_refused_before_any_request() {
 }
 
 #[tokio::test]
-async fn an_unknown_guid_and_an_unknown_email_are_not_errors() {
+async fn an_unknown_guid_is_not_found_never_revoked_although_logoutall_answers_200() {
+    let emulator = emulator(1).await;
+    let ds = emulator.docspace().unwrap();
+    let provider = with_api_key(ds);
+    let ghost = UserId::new("AAE1E103-BCA5-9FA1-BA8C-42058B4ABF28");
+    let err = provider
+        .revoke_user_sessions(&ghost, DeviceScope::All)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(
+        err.message().contains("The user could not be found"),
+        "{err}"
+    );
+    let paths: Vec<String> = ds.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/api/2.0/people/aae1e103-bca5-9fa1-ba8c-42058b4abf28"],
+        "checked with people/{{id}}, and logoutall never sent"
+    );
+    // A known user found by email is not asked about again before logoutall.
+    let member = &emulator.people()[1];
+    let found = provider
+        .find_user(&Email::parse(&member.email).unwrap())
+        .await
+        .unwrap();
+    let id = found.user().unwrap().id.clone();
+    ds.clear_requests();
+    provider
+        .revoke_user_sessions(&id, DeviceScope::All)
+        .await
+        .unwrap();
+    let calls: Vec<String> = ds.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].contains("/logoutall/"), "{calls:?}");
+    // An explicit id of a real user is confirmed, then revoked.
+    let other = UserId::new(emulator.people()[0].docspace_id.clone());
+    ds.clear_requests();
+    provider
+        .revoke_user_sessions(&other, DeviceScope::All)
+        .await
+        .unwrap();
+    assert_eq!(ds.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unknown_email_is_not_found_with_the_servers_words() {
     let emulator = emulator(1).await;
     let provider = with_api_key(emulator.docspace().unwrap());
-    let ghost = UserId::new("AAE1E103-BCA5-9FA1-BA8C-42058B4ABF28");
-    assert_eq!(
-        provider
-            .revoke_user_sessions(&ghost, DeviceScope::All)
-            .await
-            .unwrap(),
-        Revocation::Revoked { count: None }
-    );
-    assert_eq!(
-        provider.find_user("ghost@corp.example").await.unwrap(),
-        None
+    let ghost = provider
+        .find_user(&Email::parse("ghost@corp.example").unwrap())
+        .await
+        .unwrap();
+    let UserLookup::NotFound { evidence } = ghost else {
+        panic!("{ghost:?}")
+    };
+    assert!(
+        evidence.contains("404") && evidence.contains("The user could not be found"),
+        "{evidence}"
     );
     let admin = provider
-        .find_user("ADMIN@corp.example")
+        .find_user(&Email::parse("ADMIN@corp.example").unwrap())
         .await
         .unwrap()
+        .into_user()
         .unwrap();
     assert_eq!(
         admin.id.as_str(),
@@ -555,7 +615,10 @@ async fn rate_limits_and_proxy_errors_are_retried_and_garbage_is_a_decode_error(
     );
 
     ds.set_faults(Faults::none().with_rate_limits(1.0, Duration::from_millis(10)));
-    let err = provider.find_user("a@corp.example").await.unwrap_err();
+    let err = provider
+        .find_user(&Email::parse("a@corp.example").unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(
         (err.kind(), err.retry_after()),
         (ErrorKind::RateLimited, Some(Duration::from_millis(10)))
@@ -581,8 +644,14 @@ async fn every_request_sent_matches_an_operation_of_the_spec() {
         .revoke_session(&SessionRef::new("424242"))
         .await
         .unwrap();
-    login.find_user(&c.admin_email).await.unwrap();
-    login.find_user("nobody@corp.example").await.unwrap();
+    login
+        .find_user(&Email::parse(&c.admin_email).unwrap())
+        .await
+        .unwrap();
+    login
+        .find_user(&Email::parse("nobody@corp.example").unwrap())
+        .await
+        .unwrap();
     login
         .revoke_user_sessions(&UserId::new(c.member_id.clone()), DeviceScope::All)
         .await

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::faults::{Fault, Faults};
+use crate::misleading::Misleading;
 
 /// The path prefix of the emulator's own control surface. No provider has a route
 /// under it: real routes live under `/api/`.
@@ -98,8 +99,10 @@ pub(crate) struct Common {
     pub(crate) provider: &'static str,
     log: RequestLog,
     faults: RwLock<Faults>,
+    misleading: RwLock<Misleading>,
     seed: u64,
     seq: AtomicU64,
+    lookups: AtomicU64,
     style: Box<dyn FaultStyle>,
 }
 
@@ -115,8 +118,10 @@ impl Common {
             provider,
             log: RequestLog::new(log_capacity),
             faults: RwLock::new(faults),
+            misleading: RwLock::new(Misleading::default()),
             seed,
             seq: AtomicU64::new(0),
+            lookups: AtomicU64::new(0),
             style: Box::new(style),
         }
     }
@@ -127,6 +132,26 @@ impl Common {
 
     pub(crate) fn set_faults(&self, faults: Faults) {
         *self.faults.write().expect("faults lock") = faults;
+    }
+
+    pub(crate) fn misleading(&self) -> Misleading {
+        self.misleading.read().expect("misleading lock").clone()
+    }
+
+    pub(crate) fn set_misleading(&self, misleading: Misleading) {
+        *self.misleading.write().expect("misleading lock") = misleading;
+    }
+
+    /// Answers a lookup by email under the misleading switches: the index of the
+    /// record that goes out (see [`Misleading::answer`]).
+    pub(crate) fn answer_lookup(
+        &self,
+        found: Option<usize>,
+        len: usize,
+        by_id: impl Fn(&str) -> Option<usize>,
+    ) -> Option<usize> {
+        let n = self.lookups.fetch_add(1, Ordering::Relaxed);
+        self.misleading().answer(found, len, (self.seed, n), by_id)
     }
 
     pub(crate) fn requests(&self) -> Vec<LoggedRequest> {
@@ -269,7 +294,8 @@ struct Since {
     since: Option<u64>,
 }
 
-/// The control surface: `GET requests?since=N`, `GET|PUT faults`, `GET state`, `GET health`.
+/// The control surface: `GET requests?since=N`, `GET|PUT faults`, `GET|PUT misleading`,
+/// `GET state`, `GET health`.
 pub(crate) fn control_routes<P: Provider>() -> Router<Arc<P>> {
     Router::new()
         .route(&format!("{CONTROL_PREFIX}/health"), get(|| async { "ok" }))
@@ -294,6 +320,15 @@ pub(crate) fn control_routes<P: Provider>() -> Router<Arc<P>> {
                 |State(p): State<Arc<P>>, Json(faults): Json<Faults>| async move {
                     p.common().set_faults(faults.clone());
                     Json(faults)
+                },
+            ),
+        )
+        .route(
+            &format!("{CONTROL_PREFIX}/misleading"),
+            get(|State(p): State<Arc<P>>| async move { Json(p.common().misleading()) }).put(
+                |State(p): State<Arc<P>>, Json(misleading): Json<Misleading>| async move {
+                    p.common().set_misleading(misleading.clone());
+                    Json(misleading)
                 },
             ),
         )

@@ -74,11 +74,21 @@ pub enum DocSpaceRole {
     User,
     /// A guest.
     Guest,
+    /// An ordinary user who administers the People product (a member of its
+    /// group, `WebItemManager.PeopleProductID`): before v3.7.1 such a user could call
+    /// `logoutall`. Otherwise treated as a room admin (sees everyone but guests).
+    PeopleAdmin,
 }
 
 impl DocSpaceRole {
     fn is_docspace_admin(self) -> bool {
         matches!(self, Self::Owner | Self::Admin)
+    }
+
+    /// `WebItemSecurity.IsProductAdministratorAsync(PeopleProductID, …)`: DocSpace
+    /// admins (the owner included) and the People product's own admins.
+    fn is_people_admin(self) -> bool {
+        self.is_docspace_admin() || self == Self::PeopleAdmin
     }
 }
 
@@ -335,6 +345,7 @@ impl DocSpace {
                 put(logout_all_change_password),
             )
             .route("/api/2.0/people/email", get(people_by_email))
+            .route("/api/2.0/people/{userid}", get(people_by_id))
             .route("/api/2.0/authentication", post(authenticate))
             .fallback(|| async { StatusCode::NOT_FOUND })
             .merge(common::control_routes::<DocSpace>())
@@ -676,15 +687,14 @@ fn error(status: StatusCode, message: &str, exception: &str) -> Response {
         .into_response()
 }
 
-fn access_denied(legacy_message: bool) -> Response {
-    let message = if legacy_message {
-        "Method not available"
-    } else {
-        "Access denied"
-    };
+/// 403 "Access denied". Servers before v3.7.1 threw `SecurityException("Method not
+/// available")` from `logoutall`, but `CustomExceptionHandler` rewrites the message of
+/// every `SecurityException`, so the wire always says "Access denied"; only the 3.6
+/// spec shows the other text. `_legacy` names the call site.
+fn access_denied(_legacy: bool) -> Response {
     error(
         StatusCode::FORBIDDEN,
-        message,
+        "Access denied",
         "System.Security.SecurityException",
     )
 }
@@ -835,8 +845,11 @@ async fn logout_all(
     let target = data.by_id.get(&target_id).copied();
     let is_self = target == Some(caller.user);
     if data.legacy {
+        // Before v3.7.1 (DocSpace-server 836d3071 to e1c68b6a): DocSpace admins and
+        // People product admins, never against another DocSpace admin.
         let target_is_admin = target.is_some_and(|t| data.users[t].role.is_docspace_admin());
-        if !caller_is_admin || (!is_self && target_is_admin) {
+        let caller_may = data.users[caller.user].role.is_people_admin();
+        if !caller_may || (!is_self && target_is_admin) {
             return access_denied(true);
         }
     } else if !is_self && !caller_is_admin {
@@ -977,24 +990,72 @@ async fn people_by_email(
         );
     }
     let data = ds.data();
-    let Some(target) = data
+    let found = data
         .users
         .iter()
-        .position(|u| u.email.eq_ignore_ascii_case(&email))
-    else {
+        .position(|u| u.email.eq_ignore_ascii_case(email.trim()));
+    let answered = ds
+        .common
+        .answer_lookup(found, data.users.len(), |id| data.by_id.get(id).copied());
+    let Some(target) = answered else {
         return error(
             StatusCode::NOT_FOUND,
             "The user could not be found",
             "ASC.Common.Web.ItemNotFoundException",
         );
     };
-    // `CanUserViewAnotherUserAsync`: users and guests see nobody else; room admins
-    // see everyone but guests they share a room with, and there are no rooms here.
+    employee_answer(&data, &caller, target, &method, &uri, &headers)
+}
+
+/// `GET people/{userid}` (`GetProfileByUserId`): a GUID or a user name. An id nobody
+/// has is 404 `ItemNotFoundException` (never the "lost user" placeholder that
+/// `logoutall` works on); the existence check runs before the visibility check, so
+/// users and guests get 403 only for somebody who exists. API-key scopes are not
+/// checked on this route (DocSpace-server `UserController.GetById`).
+async fn people_by_id(
+    State(ds): State<Arc<DocSpace>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match admit(&ds, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let data = ds.data();
+    let target = match uuid::Uuid::parse_str(&id) {
+        Ok(guid) => data.by_id.get(&guid.hyphenated().to_string()).copied(),
+        Err(_) => data.users.iter().position(|u| u.user_name == id),
+    };
+    let Some(target) = target else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "The user could not be found",
+            "ASC.Common.Web.ItemNotFoundException",
+        );
+    };
+    employee_answer(&data, &caller, target, &method, &uri, &headers)
+}
+
+/// The `EmployeeFullDto` envelope of `target`, or 403 when the caller may not see it
+/// (`CanUserViewAnotherUserAsync`: users and guests see nobody else; room admins see
+/// everyone but guests they share a room with, and there are no rooms here).
+fn employee_answer(
+    data: &Data,
+    caller: &Caller,
+    target: usize,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Response {
     let caller_role = data.users[caller.user].role;
     let visible = target == caller.user
         || match caller_role {
             DocSpaceRole::Owner | DocSpaceRole::Admin => true,
-            DocSpaceRole::RoomAdmin => data.users[target].role != DocSpaceRole::Guest,
+            DocSpaceRole::RoomAdmin | DocSpaceRole::PeopleAdmin => {
+                data.users[target].role != DocSpaceRole::Guest
+            }
             DocSpaceRole::User | DocSpaceRole::Guest => false,
         };
     if !visible {
@@ -1026,7 +1087,7 @@ async fn people_by_email(
         "profileUrl": format!("http://{host}/accounts/view/{}", user.user_name),
         "registrationDate": api_date(crate::dataset::epoch() - chrono::Duration::days(400)),
     });
-    success(Some(employee), 1, links(&headers, &uri, &method))
+    success(Some(employee), 1, links(headers, uri, method))
 }
 
 async fn authenticate(

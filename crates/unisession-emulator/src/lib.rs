@@ -28,7 +28,8 @@
 //!
 //! Besides the Rust handles, every server answers under [`CONTROL_PREFIX`]
 //! (`/__unisession/`), which no provider route can reach: `GET requests?since=N`
-//! (the request log), `GET|PUT faults`, `GET state` and `GET health`.
+//! (the request log), `GET|PUT faults`, `GET|PUT misleading` (see [`Misleading`]),
+//! `GET state` and `GET health`.
 #![warn(missing_docs)]
 // Handlers return `Result<_, Response>` so an early answer is one `?` away; boxing
 // every axum response to shrink the error variant would only add noise.
@@ -38,6 +39,7 @@ mod common;
 pub mod dataset;
 pub mod docspace;
 mod faults;
+mod misleading;
 pub mod rocketchat;
 pub mod slack;
 
@@ -48,6 +50,7 @@ pub use common::{CONTROL_PREFIX, LoggedRequest};
 pub use dataset::{DatasetConfig, Person};
 pub use docspace::{DocSpaceConfig, DocSpaceCredentials, DocSpaceRole};
 pub use faults::{Fault, Faults};
+pub use misleading::Misleading;
 pub use rocketchat::{RocketChatConfig, RocketChatCredentials, TwoFactorMethod};
 pub use slack::{SlackConfig, SlackTokens};
 
@@ -116,6 +119,8 @@ pub struct EmulatorConfig {
     pub ports: Vec<(ProviderKind, u16)>,
     /// Faults per provider at start.
     pub faults: Vec<(ProviderKind, Faults)>,
+    /// Misleading behaviours per provider at start.
+    pub misleading: Vec<(ProviderKind, Misleading)>,
     /// Slack switches.
     pub slack: SlackConfig,
     /// DocSpace switches.
@@ -134,6 +139,7 @@ impl Default for EmulatorConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             ports: Vec::new(),
             faults: Vec::new(),
+            misleading: Vec::new(),
             slack: SlackConfig::default(),
             docspace: DocSpaceConfig::default(),
             rocketchat: RocketChatConfig::default(),
@@ -192,6 +198,13 @@ impl EmulatorConfig {
         self
     }
 
+    /// Starts `provider` misleading like this.
+    pub fn misleading(mut self, provider: ProviderKind, misleading: Misleading) -> Self {
+        self.misleading.retain(|(p, _)| *p != provider);
+        self.misleading.push((provider, misleading));
+        self
+    }
+
     /// Sets the Slack switches.
     pub fn slack(mut self, slack: SlackConfig) -> Self {
         self.slack = slack;
@@ -221,6 +234,14 @@ impl EmulatorConfig {
             .iter()
             .find(|(p, _)| *p == provider)
             .map(|(_, f)| f.clone())
+            .unwrap_or_default()
+    }
+
+    fn misleading_for(&self, provider: ProviderKind) -> Misleading {
+        self.misleading
+            .iter()
+            .find(|(p, _)| *p == provider)
+            .map(|(_, m)| m.clone())
             .unwrap_or_default()
     }
 
@@ -280,6 +301,8 @@ impl Emulator {
                         faults,
                         config.log_capacity,
                     ));
+                    common::Provider::common(&*state)
+                        .set_misleading(config.misleading_for(provider));
                     let running = common::serve(state.clone().router(), addr).await?;
                     emulator.slack = Some(SlackEmulator {
                         state,
@@ -293,6 +316,8 @@ impl Emulator {
                         faults,
                         config.log_capacity,
                     ));
+                    common::Provider::common(&*state)
+                        .set_misleading(config.misleading_for(provider));
                     let running = common::serve(state.clone().router(), addr).await?;
                     emulator.docspace = Some(DocSpaceEmulator {
                         state,
@@ -306,6 +331,8 @@ impl Emulator {
                         faults,
                         config.log_capacity,
                     ));
+                    common::Provider::common(&*state)
+                        .set_misleading(config.misleading_for(provider));
                     let running = common::serve(state.clone().router(), addr).await?;
                     emulator.rocketchat = Some(RocketChatEmulator {
                         state,
@@ -438,6 +465,16 @@ macro_rules! common_handle_methods {
         /// Switches faults at run time.
         pub fn set_faults(&self, faults: Faults) {
             common::Provider::common(&*self.state).set_faults(faults)
+        }
+
+        /// The misleading behaviours in force.
+        pub fn misleading(&self) -> Misleading {
+            common::Provider::common(&*self.state).misleading()
+        }
+
+        /// Switches misleading behaviours at run time.
+        pub fn set_misleading(&self, misleading: Misleading) {
+            common::Provider::common(&*self.state).set_misleading(misleading)
         }
 
         /// A JSON snapshot of the state, as `GET /__unisession/state` serves it.

@@ -107,6 +107,23 @@ pub struct RocketChatConfig {
     pub rate_limit_window: Duration,
     /// `MAX_RESUME_LOGIN_TOKENS`.
     pub max_login_tokens: usize,
+    /// `sessions/list` items carry `current` (Rocket.Chat PR #40351, about 8.7);
+    /// older servers never send it. `list.all` never does.
+    pub marks_current: bool,
+    /// `ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS`: from 7.0, `users.list` honours
+    /// `query` only with it; without it the parameter is silently ignored.
+    pub allow_unsafe_query: bool,
+    /// `query` and `fields` are removed (Rocket.Chat PR #41948, a major release):
+    /// `users.list` refuses them with 400 `error-invalid-params`.
+    pub query_removed: bool,
+    /// The administrator has a local password (`services.password.bcrypt`). Without
+    /// one, and without TOTP or email 2FA, the password fallback does not apply and
+    /// second-factor routes pass without a challenge (`PasswordCheckFallback.isEnabled`).
+    pub admin_has_password: bool,
+    /// The status `users.logout` answers a caller lacking `logout-other-user`, with
+    /// `{"error":"unauthorized"}`: 403 in every release seen (`unauthorized()` before
+    /// PR #32083, `forbidden()` after); 401 models `unauthorized()` after that PR.
+    pub logout_refusal_status: u16,
 }
 
 impl Default for RocketChatConfig {
@@ -124,6 +141,11 @@ impl Default for RocketChatConfig {
             rate_limit_calls: 10,
             rate_limit_window: Duration::from_secs(60),
             max_login_tokens: 50,
+            marks_current: true,
+            allow_unsafe_query: false,
+            query_removed: false,
+            admin_has_password: true,
+            logout_refusal_status: 403,
         }
     }
 }
@@ -207,6 +229,8 @@ struct Data {
     by_session_id: HashMap<[u8; 17], u32>,
     /// What the listings show, cached until a session is added.
     listing: Option<Arc<Listing>>,
+    /// Logged-out docs a misleading listing still shows, until the instant given.
+    stale: Vec<(u32, Instant)>,
     outbox: Vec<(String, String)>,
     rng: fastrand::Rng,
     session_seq: u64,
@@ -345,6 +369,7 @@ impl RocketChat {
             sessions: Vec::new(),
             by_session_id: HashMap::new(),
             listing: None,
+            stale: Vec::new(),
             outbox: Vec::new(),
             rng: fastrand::Rng::with_seed(seed ^ 0x5E5510),
             session_seq: 0,
@@ -461,6 +486,8 @@ impl RocketChat {
             )
             .route("/api/v1/users.info", get(users_info))
             .route("/api/v1/users.list", get(users_list))
+            .route("/api/v1/me", get(me))
+            .route("/api/v1/permissions.listAll", get(permissions_list_all))
             .route("/api/v1/login", post(login))
             .route("/api/v1/logout", post(logout).get(logout))
             .fallback(|| async {
@@ -756,6 +783,29 @@ impl Data {
         }
     }
 
+    /// Whether `user` has a local password (`services.password.bcrypt`); see
+    /// [`RocketChatConfig::admin_has_password`].
+    fn has_password(&self, user: &User) -> bool {
+        !user.admin || self.config.admin_has_password
+    }
+
+    /// Under the stale-listing switch, the listed docs `gone` selects stay listed
+    /// for `stale_ms` more (called before they are unlisted).
+    fn keep_stale(&mut self, stale_ms: u64, gone: impl Fn(&SessionDoc) -> bool) {
+        if stale_ms == 0 {
+            return;
+        }
+        let listing = self.listing();
+        let until = Instant::now() + Duration::from_millis(stale_ms);
+        let picked: Vec<u32> = listing
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| gone(&self.sessions[i as usize]))
+            .collect();
+        self.stale.extend(picked.into_iter().map(|i| (i, until)));
+    }
+
     /// Drops the listed docs `gone` selects (all of them logged out now).
     fn unlist(&mut self, gone: impl Fn(&SessionDoc) -> bool) {
         let Some(listing) = self.listing.as_mut() else {
@@ -893,6 +943,34 @@ impl Data {
         raw
     }
 
+    /// A user as `users.info` shows it to `viewer`: `emails`, `roles` and
+    /// `lastLogin` only for the user itself or a caller with
+    /// `view-full-other-user-info` (`getFullUserData.ts`).
+    fn user_json_for(&self, user: &User, viewer: u32) -> Value {
+        let me = &self.users[viewer as usize];
+        let mut json = json!({
+            "_id": user.id,
+            "username": user.username,
+            "type": "user",
+            "status": "offline",
+            "active": true,
+            "name": user.name,
+            "utcOffset": 0,
+        });
+        if me.admin || me.id == user.id {
+            json["emails"] = json!([{"address": user.email, "verified": true}]);
+            json["roles"] = if user.admin {
+                json!(["admin"])
+            } else {
+                json!(["user"])
+            };
+            json["canViewAllInfo"] = json!(true);
+        } else {
+            json["canViewAllInfo"] = json!(false);
+        }
+        json
+    }
+
     fn user_json(&self, user: &User) -> Value {
         json!({
             "_id": user.id,
@@ -932,14 +1010,6 @@ fn not_found(message: &str) -> Response {
     (
         StatusCode::NOT_FOUND,
         Json(json!({"success": false, "error": message})),
-    )
-        .into_response()
-}
-
-fn forbidden() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        Json(json!({"success": false, "error": "unauthorized"})),
     )
         .into_response()
 }
@@ -1140,7 +1210,8 @@ fn verify_second_factor(
         Some("email") => TwoFactorMethod::Email,
         _ if enrolled.totp_secret.is_some() => TwoFactorMethod::Totp,
         _ if enrolled.email_two_factor => TwoFactorMethod::Email,
-        _ if password_fallback => TwoFactorMethod::Password,
+        // `PasswordCheckFallback.isEnabled`: only users with a local password.
+        _ if password_fallback && data.has_password(enrolled) => TwoFactorMethod::Password,
         // No method for this user: the check passes silently.
         _ => return Ok(()),
     };
@@ -1463,7 +1534,19 @@ fn list_page(rc: &RocketChat, ctx: &Ctx, paging: Paging, populated: bool) -> Res
             .collect();
     }
     let listing = data.listing();
-    let order = &listing.order;
+    let now = Instant::now();
+    data.stale.retain(|(_, until)| *until > now);
+    let merged: Vec<u32>;
+    let order = if data.stale.is_empty() {
+        &listing.order
+    } else {
+        let mut all: Vec<u32> = listing.order.clone();
+        all.extend(data.stale.iter().map(|(i, _)| *i));
+        all.sort_by_key(|&i| data.listing_key(i));
+        all.dedup();
+        merged = all;
+        &merged
+    };
     let matches = |data: &Data, doc: &SessionDoc| {
         (populated || doc.user == caller)
             && filter.as_ref().is_none_or(|f| {
@@ -1492,7 +1575,7 @@ fn list_page(rc: &RocketChat, ctx: &Ctx, paging: Paging, populated: bool) -> Res
             .collect();
         (all.len(), page)
     };
-    let current = (!populated).then_some(ctx.token);
+    let current = (!populated && data.config.marks_current).then_some(ctx.token);
     let mut items: Vec<(u32, Value)> = page
         .into_iter()
         .map(|i| {
@@ -1630,6 +1713,8 @@ async fn sessions_logout_me(
     match doc {
         None => ctx.finish(not_found("Session not found")),
         Some(token) => {
+            let stale = rc.common.misleading().stale_listing_ms;
+            data.keep_stale(stale, |d| d.user == ctx.user && d.token == token);
             data.log_out_token(ctx.user, token, ctx.user);
             let mut body = Map::new();
             body.insert("sessionId".into(), json!(session_id));
@@ -1663,6 +1748,8 @@ async fn sessions_logout(
     match found {
         None => ctx.finish(not_found("Session not found")),
         Some((user, token)) => {
+            let stale = rc.common.misleading().stale_listing_ms;
+            data.keep_stale(stale, |d| d.user == user && d.token == token);
             data.log_out_token(user, token, ctx.user);
             let mut body = Map::new();
             body.insert("sessionId".into(), json!(session_id));
@@ -1732,7 +1819,16 @@ async fn users_logout(
     let caller_id = data.users[ctx.user as usize].id.clone();
     let target_id = target_id.unwrap_or_else(|| caller_id.clone());
     if target_id != caller_id && !data.users[ctx.user as usize].admin {
-        return ctx.finish(forbidden());
+        // `forbidden()` (403) in every release seen; the switch models 401.
+        let status = StatusCode::from_u16(data.config.logout_refusal_status)
+            .unwrap_or(StatusCode::FORBIDDEN);
+        return ctx.finish(
+            (
+                status,
+                Json(json!({"success": false, "error": "unauthorized"})),
+            )
+                .into_response(),
+        );
     }
     if let Some(&target) = data.by_id.get(&target_id) {
         // unsetLoginTokens: every token, personal access tokens and the caller's own included.
@@ -1747,6 +1843,8 @@ async fn users_logout(
             doc.logout_at = Some(now);
             doc.logout_by = Some(ctx.user);
         }
+        let stale = rc.common.misleading().stale_listing_ms;
+        data.keep_stale(stale, |d| d.user == target);
         data.unlist(|d| d.user == target);
     }
     let mut body = Map::new();
@@ -1772,6 +1870,11 @@ async fn users_remove_other_tokens(
     ctx.finish(success(Map::new()))
 }
 
+/// `users.info`: exactly one lookup key (`userId`, `username`, `importId`, `email`
+/// from 8.4), plus the optional `fields` (accepted, never applied) and
+/// `includeUserRooms` (`packages/rest-typings/src/v1/users/UsersInfoParamsGet.ts`).
+/// An email lookup of somebody else by a caller without `view-full-other-user-info`
+/// answers "User not found.", like an unknown user (`getFullUserData.ts`).
 async fn users_info(
     State(rc): State<Arc<RocketChat>>,
     RawQuery(query): RawQuery,
@@ -1782,7 +1885,7 @@ async fn users_info(
     let email_supported = data.config.version >= (8, 4);
     let keys: Vec<(String, String)> = query_pairs(query.as_deref())
         .into_iter()
-        .filter(|(k, _)| k != "includeUserRooms")
+        .filter(|(k, _)| k != "includeUserRooms" && k != "fields")
         .collect();
     let lookup_keys = ["userId", "username", "importId"];
     let valid = keys.len() == 1
@@ -1793,31 +1896,49 @@ async fn users_info(
         ));
     }
     let (key, value) = &keys[0];
-    let found = data.users.iter().find(|u| match key.as_str() {
+    if value.is_empty() {
+        return ctx.finish(failure("Invalid search query.", None, None));
+    }
+    let caller = &data.users[ctx.user as usize];
+    let found = data.users.iter().position(|u| match key.as_str() {
         "userId" => u.id == *value,
         "username" => u.username == *value,
-        "email" => u.email.eq_ignore_ascii_case(value),
+        "email" => u.email.eq_ignore_ascii_case(value.trim()),
         _ => false,
     });
+    let found = if key == "email" {
+        let answered = rc.common.answer_lookup(found, data.users.len(), |id| {
+            data.by_id.get(id).map(|&i| i as usize)
+        });
+        // Others' emails are searched only for callers allowed to see them.
+        answered.filter(|&i| caller.admin || data.users[i].id == caller.id)
+    } else {
+        found
+    };
     match found {
-        Some(user) if key == "email" && user.id != data.users[ctx.user as usize].id && !data.users[ctx.user as usize].admin => {
-            ctx.finish(
-                (
-                    StatusCode::FORBIDDEN,
-                    Json(json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"})),
-                )
-                    .into_response(),
-            )
-        }
-        Some(user) => {
+        Some(index) => {
             let mut body = Map::new();
-            body.insert("user".into(), data.user_json(user));
+            body.insert(
+                "user".into(),
+                data.user_json_for(&data.users[index], ctx.user),
+            );
             ctx.finish(success(body))
         }
         None => ctx.finish(failure("User not found.", None, None)),
     }
 }
 
+/// `users.list`, by version:
+/// * before 8.4 no parameter is validated: unknown ones (`email` among them) are
+///   ignored; from 8.4 `fields`, `query`, `count`, `offset`, `sort` and `email`
+///   (case-insensitive) are allowed, anything else is `invalid-params`;
+/// * `query` (`parseJsonQuery.ts`): honoured before 7.0, except that a top-level key
+///   on a field the caller may not see (`emails.*` without
+///   `view-full-other-user-info`) is dropped; from 7.0 honoured only with
+///   `ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS`, else silently ignored; refused once
+///   removed (PR #41948). Either way an ignored filter answers everybody;
+/// * records carry `emails` only for privileged callers, `nameInsensitive` always;
+///   `count` is the number of items, `total` all matches.
 async fn users_list(
     State(rc): State<Arc<RocketChat>>,
     RawQuery(query): RawQuery,
@@ -1825,17 +1946,27 @@ async fn users_list(
 ) -> Response {
     let ctx = admit!(rc, USERS_LIST, headers);
     let data = rc.data();
-    let email_filter = data.config.version >= (8, 4);
-    let legacy_query = data.config.version < (7, 0);
+    let config = &data.config;
+    let validated = config.version >= (8, 4);
+    let privileged = data.users[ctx.user as usize].admin;
+    let query_honoured = config.version < (7, 0) || config.allow_unsafe_query;
     let mut email = None;
-    // Legacy `query`: an exact-match Mongo selector on these fields.
+    // `query`: an exact-match Mongo selector on these fields.
     let mut selector: Vec<(String, String)> = Vec::new();
     let mut offset = 0usize;
     let mut count = 50usize;
+    let mut sort: Option<(String, i64)> = None;
     for (key, value) in query_pairs(query.as_deref()) {
         match key.as_str() {
-            "email" if email_filter => email = Some(value),
-            "query" if legacy_query => {
+            "email" if validated => email = Some(value),
+            "query" | "fields" if config.query_removed => {
+                return ctx.finish(failure(
+                    &format!("The '{key}' parameter is no longer supported"),
+                    Some("error-invalid-params"),
+                    None,
+                ));
+            }
+            "query" if query_honoured => {
                 let Ok(Value::Object(parsed)) = serde_json::from_str::<Value>(&value) else {
                     return ctx.finish(failure(
                         "Invalid query parameter provided",
@@ -1845,43 +1976,158 @@ async fn users_list(
                 };
                 selector = parsed
                     .iter()
+                    // A limited caller's query loses keys on fields it may not see.
+                    .filter(|(k, _)| privileged || !k.starts_with("emails"))
                     .filter(|(k, _)| {
                         ["emails.address", "username", "_id", "name"].contains(&k.as_str())
                     })
                     .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
                     .collect();
             }
+            "query" | "fields" => {}
             "offset" => offset = value.parse().unwrap_or(0),
             "count" => count = value.parse::<usize>().unwrap_or(50).min(100),
-            _ => return ctx.finish(invalid_params("must NOT have additional properties")),
+            "sort" => {
+                let parsed = serde_json::from_str::<Value>(&value).ok();
+                let field = parsed
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .and_then(|m| m.iter().next())
+                    .and_then(|(f, d)| Some((f.clone(), d.as_i64().filter(|d| d.abs() == 1)?)));
+                let Some(field) = field else {
+                    return ctx.finish(failure(
+                        &format!("Invalid sort parameter provided: \"{value}\""),
+                        Some("error-invalid-sort"),
+                        None,
+                    ));
+                };
+                sort = Some(field);
+            }
+            _ if validated => {
+                return ctx.finish(invalid_params("must NOT have additional properties"));
+            }
+            _ => {}
         }
     }
-    let matching: Vec<&User> = data
-        .users
-        .iter()
-        .filter(|u| {
-            email
-                .as_deref()
-                .is_none_or(|e| u.email.eq_ignore_ascii_case(e))
-                && selector.iter().all(|(field, value)| match field.as_str() {
-                    "emails.address" => u.email == *value,
-                    "username" => u.username == *value,
-                    "_id" => u.id == *value,
-                    _ => u.name == *value,
-                })
+    let misleading = rc.common.misleading();
+    let ignore_filter = misleading.lookup_ignores_filter;
+    let mut matching: Vec<usize> = (0..data.users.len())
+        .filter(|&i| {
+            let u = &data.users[i];
+            ignore_filter
+                || (email
+                    .as_deref()
+                    .is_none_or(|e| u.email.eq_ignore_ascii_case(e.trim()))
+                    && selector.iter().all(|(field, value)| match field.as_str() {
+                        "emails.address" => u.email == *value,
+                        "username" => u.username == *value,
+                        "_id" => u.id == *value,
+                        _ => u.name == *value,
+                    }))
         })
         .collect();
+    let filtered = email.is_some() || !selector.is_empty();
+    if filtered && !ignore_filter && matching.len() == 1 {
+        // A filter that found one person may be answered with somebody else.
+        let answered = rc
+            .common
+            .answer_lookup(matching.first().copied(), data.users.len(), |id| {
+                data.by_id.get(id).map(|&i| i as usize)
+            });
+        matching = answered.into_iter().collect();
+    }
+    let key = |i: &usize| -> String {
+        let u = &data.users[*i];
+        match sort.as_ref().map(|(f, _)| f.as_str()) {
+            Some("name") => u.name.to_lowercase(),
+            Some("_id") => u.id.clone(),
+            Some("status") => "offline".to_owned(),
+            _ => u.username.clone(),
+        }
+    };
+    matching.sort_by_key(key);
+    if sort.as_ref().is_some_and(|(_, d)| *d < 0) {
+        matching.reverse();
+    }
     let page: Vec<Value> = matching
         .iter()
         .skip(offset)
         .take(count)
-        .map(|u| data.user_json(u))
+        .map(|&i| {
+            let u = &data.users[i];
+            let mut item = json!({
+                "_id": u.id,
+                "username": u.username,
+                "name": u.name,
+                "status": "offline",
+                "active": true,
+                "type": "user",
+                "nameInsensitive": u.name.to_lowercase(),
+            });
+            if privileged {
+                item["emails"] = json!([{"address": u.email, "verified": true}]);
+                item["roles"] = if u.admin {
+                    json!(["admin"])
+                } else {
+                    json!(["user"])
+                };
+            }
+            item
+        })
         .collect();
     let mut body = Map::new();
     body.insert("count".into(), json!(page.len()));
     body.insert("users".into(), Value::Array(page));
     body.insert("offset".into(), json!(offset));
     body.insert("total".into(), json!(matching.len()));
+    ctx.finish(success(body))
+}
+
+const ME_ROUTE: Route = Route {
+    path: "me",
+    method: "GET",
+    license: false,
+    two_factor: false,
+    permission: None,
+};
+const PERMISSIONS_ROUTE: Route = Route {
+    path: "permissions.listAll",
+    method: "GET",
+    license: false,
+    two_factor: false,
+    permission: None,
+};
+
+/// `GET me`: the caller, its emails and global roles.
+async fn me(State(rc): State<Arc<RocketChat>>, headers: HeaderMap) -> Response {
+    let ctx = admit!(rc, ME_ROUTE, headers);
+    let data = rc.data();
+    let user = &data.users[ctx.user as usize];
+    let Value::Object(mut body) = data.user_json(user) else {
+        return ctx.finish(failure("unexpected", None, None));
+    };
+    body.insert("settings".into(), json!({"preferences": {}}));
+    ctx.finish(success(body))
+}
+
+/// `GET permissions.listAll`: `{update: [{_id, roles}], remove: []}` (vendor test
+/// `apps/meteor/tests/end-to-end/api/permissions.ts`). The permissions the emulated
+/// routes check, each held by `admin` as in a fresh workspace.
+async fn permissions_list_all(State(rc): State<Arc<RocketChat>>, headers: HeaderMap) -> Response {
+    let ctx = admit!(rc, PERMISSIONS_ROUTE, headers);
+    let update: Vec<Value> = [
+        "view-full-other-user-info",
+        "logout-other-user",
+        "view-device-management",
+        "logout-device-management",
+        "view-d-room",
+    ]
+    .iter()
+    .map(|id| json!({"_id": id, "roles": ["admin"], "_updatedAt": "2026-01-01T00:00:00.000Z"}))
+    .collect();
+    let mut body = Map::new();
+    body.insert("update".into(), Value::Array(update));
+    body.insert("remove".into(), json!([]));
     ctx.finish(success(body))
 }
 
@@ -1899,15 +2145,47 @@ async fn login(State(rc): State<Arc<RocketChat>>, headers: HeaderMap, body: Byte
     let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let get = |k: &str| params.get(k).and_then(Value::as_str).map(str::to_owned);
     let mut data = rc.data();
+    // `loginCompatibility` maps only bodies of these keys; anything else goes to
+    // Meteor's `login` as is, which (resume and OAuth logins aside, not emulated)
+    // refuses it.
+    let compatible = params.as_object().is_some_and(|m| {
+        m.keys()
+            .all(|k| ["user", "username", "email", "password", "code"].contains(&k.as_str()))
+    });
+    // `user` is a name or an address, or an object `{username}` / `{email}`.
+    let wrapped = |k: &str| {
+        params
+            .get("user")
+            .and_then(|u| u.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let user_name = get("user")
+        .or_else(|| wrapped("username"))
+        .or_else(|| wrapped("email"))
         .or_else(|| get("username"))
         .or_else(|| get("email"));
-    let (Some(user_name), Some(password)) = (user_name, get("password")) else {
+    // The password in clear, or `{digest, algorithm: "sha-256"}` (hex SHA-256).
+    let password_ok = |stored: &str| match params.get("password") {
+        Some(Value::String(clear)) => clear == stored,
+        Some(Value::Object(hashed)) => {
+            hashed.get("algorithm").and_then(Value::as_str) == Some("sha-256")
+                && hashed
+                    .get("digest")
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| {
+                        d.to_lowercase() == hex::encode(Sha256::digest(stored.as_bytes()))
+                    })
+        }
+        _ => false,
+    };
+    let Some(user_name) = user_name.filter(|_| compatible) else {
         return login_failure("Unauthorized", "Unauthorized", None);
     };
     let Some(index) = data.users.iter().position(|u| {
         (u.username == user_name || u.email.eq_ignore_ascii_case(&user_name))
-            && u.password == password
+            && data.has_password(u)
+            && password_ok(&u.password)
     }) else {
         return login_failure("Unauthorized", "Unauthorized", None);
     };

@@ -57,6 +57,14 @@ pub struct SlackConfig {
     pub enterprise: bool,
     /// How long `resetBulk`'s queued job takes before the sessions are gone.
     pub reset_bulk_delay: Duration,
+    /// `invalidate` of a session that has ended answers `session_expired`
+    /// ("Session is already expired."), as the method's documentation listed from
+    /// 2020 to 2024, instead of `session_not_found`.
+    pub expired_session_answer: bool,
+    /// `users.lookupByEmail` refuses the org-level admin token with
+    /// `enterprise_is_restricted` ("This method was called with an inappropriate
+    /// enterprise-level token.").
+    pub lookup_refuses_org_token: bool,
 }
 
 impl Default for SlackConfig {
@@ -64,6 +72,8 @@ impl Default for SlackConfig {
         Self {
             enterprise: true,
             reset_bulk_delay: Duration::from_millis(30),
+            expired_session_answer: false,
+            lookup_refuses_org_token: false,
         }
     }
 }
@@ -116,6 +126,9 @@ struct Data {
     users: Vec<User>,
     by_id: HashMap<String, u32>,
     sessions: BTreeMap<u64, Session>,
+    /// Revoked sessions a misleading listing still shows, with when they ended.
+    stale: BTreeMap<u64, (Session, std::time::Instant)>,
+    first_session: u64,
     settings: HashMap<String, Settings>,
     next_session: u64,
     enterprise: bool,
@@ -147,6 +160,8 @@ pub(crate) struct Slack {
     pub(crate) team_id: String,
     pub(crate) enterprise_id: String,
     reset_bulk_delay: Duration,
+    expired_session_answer: bool,
+    lookup_refuses_org_token: bool,
 }
 
 impl Provider for Slack {
@@ -254,6 +269,8 @@ impl Slack {
             users,
             by_id,
             sessions: BTreeMap::new(),
+            stale: BTreeMap::new(),
+            first_session: 1_112_275_520_242,
             settings: HashMap::new(),
             next_session: 1_112_275_520_242,
             enterprise: config.enterprise,
@@ -303,6 +320,8 @@ impl Slack {
             team_id,
             enterprise_id,
             reset_bulk_delay: config.reset_bulk_delay,
+            expired_session_answer: config.expired_session_answer,
+            lookup_refuses_org_token: config.lookup_refuses_org_token,
         }
     }
 
@@ -689,6 +708,7 @@ async fn method(
             (Tier::Four, Some("admin.users:write"))
         }
         "users.lookupByEmail" => (Tier::Three, None),
+        "users.info" => (Tier::Four, None),
         "auth.test" => (Tier::Special, None),
         _ => return fail("unknown_method"),
     };
@@ -746,6 +766,7 @@ async fn method(
         "admin.users.session.setSettings" => set_settings(&slack, &call),
         "admin.users.session.clearSettings" => clear_settings(&slack, &call),
         "users.lookupByEmail" => lookup_by_email(&slack, &call, kind),
+        "users.info" => users_info(&slack, &call),
         "auth.test" => auth_test(&slack, &call, caller, kind),
         _ => fail("unknown_method"),
     }
@@ -802,7 +823,10 @@ fn list(slack: &Slack, call: &Call) -> Response {
             Some(user.to_owned())
         }
     };
-    let data = slack.data();
+    let mut data = slack.data();
+    let stale_for = std::time::Duration::from_millis(slack.common.misleading().stale_listing_ms);
+    data.stale.retain(|_, (_, at)| at.elapsed() < stale_for);
+    let data = data;
     let user_filter = match &filter {
         Some(user) => match data.user(user) {
             // "Bot sessions are not listed by this method."
@@ -812,9 +836,18 @@ fn list(slack: &Slack, call: &Call) -> Response {
         },
         None => None,
     };
-    let range = match after {
-        Some(after) => data.sessions.range(after + 1..),
-        None => data.sessions.range(..),
+    // A misleading listing shows the recently revoked sessions too, in id order.
+    let mut merged: BTreeMap<u64, &Session> = BTreeMap::new();
+    let range: Box<dyn Iterator<Item = (&u64, &Session)>> = if data.stale.is_empty() {
+        match after {
+            Some(after) => Box::new(data.sessions.range(after + 1..)),
+            None => Box::new(data.sessions.range(..)),
+        }
+    } else {
+        let from = after.map_or(0, |a| a + 1);
+        merged.extend(data.sessions.range(from..).map(|(k, v)| (*k, v)));
+        merged.extend(data.stale.range(from..).map(|(k, (v, _))| (*k, v)));
+        Box::new(merged.iter().map(|(k, v)| (k, *v)))
     };
     let mut items = Vec::new();
     let mut last = None;
@@ -880,8 +913,14 @@ fn invalidate(slack: &Slack, call: &Call, caller: u32) -> Response {
     }
     match data.sessions.get(&session_id) {
         Some(s) if s.user == index => {
-            data.sessions.remove(&session_id);
+            let ended = data.sessions.remove(&session_id).expect("present");
+            remember_stale(slack, &mut data, session_id, ended);
             ok(Map::new(), call)
+        }
+        _ if slack.expired_session_answer
+            && (data.first_session..=data.next_session).contains(&session_id) =>
+        {
+            fail("session_expired")
         }
         _ => fail("session_not_found"),
     }
@@ -896,22 +935,42 @@ fn scope_of(args: &Map<String, Value>) -> Result<Option<DeviceClass>, ()> {
     }
 }
 
-fn wipe(data: &mut Data, user: u32, scope: Option<DeviceClass>) -> usize {
-    let before = data.sessions.len();
-    data.sessions.retain(|_, s| {
-        !(s.user == user
-            && scope.is_none_or(|class| DEVICES[s.created.device as usize].kind == class))
-    });
-    before - data.sessions.len()
+fn wipe(slack: &Slack, data: &mut Data, user: u32, scope: Option<DeviceClass>) -> usize {
+    let ended: Vec<u64> = data
+        .sessions
+        .iter()
+        .filter(|(_, s)| {
+            s.user == user
+                && scope.is_none_or(|class| DEVICES[s.created.device as usize].kind == class)
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    for id in &ended {
+        let session = data.sessions.remove(id).expect("present");
+        remember_stale(slack, data, *id, session);
+    }
+    ended.len()
 }
 
-/// Why a user's sessions cannot be reset, if they cannot.
-fn reset_refusal(user: Option<(u32, &User)>) -> Result<u32, &'static str> {
+/// Under the `stale_listing_ms` switch, an ended session stays listed a while.
+fn remember_stale(slack: &Slack, data: &mut Data, id: u64, session: Session) {
+    if slack.common.misleading().stale_listing_ms > 0 {
+        data.stale.insert(id, (session, std::time::Instant::now()));
+    }
+}
+
+/// Why a user's sessions cannot be reset, if they cannot. `Ok(None)`: nobody has the
+/// id, and a misleading server answers success anyway.
+fn reset_refusal(
+    user: Option<(u32, &User)>,
+    success_for_unknown: bool,
+) -> Result<Option<u32>, &'static str> {
     match user {
+        None if success_for_unknown => Ok(None),
         None => Err("user_not_found"),
         Some((_, u)) if u.is_bot => Err("cannot_reset_bot"),
         Some((_, u)) if u.is_primary_owner => Err("cannot_reset_primary_owner"),
-        Some((index, _)) => Ok(index),
+        Some((index, _)) => Ok(Some(index)),
     }
 }
 
@@ -922,11 +981,14 @@ fn reset(slack: &Slack, call: &Call) -> Response {
     let Ok(scope) = scope_of(&call.args) else {
         return fail("invalid_arguments");
     };
+    let success_for_unknown = slack.common.misleading().success_for_unknown_user;
     let mut data = slack.data();
-    match reset_refusal(data.user(user)) {
+    match reset_refusal(data.user(user), success_for_unknown) {
         Err(code) => fail(code),
         Ok(index) => {
-            wipe(&mut data, index, scope);
+            if let Some(index) = index {
+                wipe(slack, &mut data, index, scope);
+            }
             ok(Map::new(), call)
         }
     }
@@ -942,20 +1004,29 @@ fn reset_bulk(slack: &Arc<Slack>, call: &Call) -> Response {
     let Ok(scope) = scope_of(&call.args) else {
         return fail("invalid_arguments");
     };
+    let success_for_unknown = slack.common.misleading().success_for_unknown_user;
     let (accepted, failed): (Vec<_>, Vec<_>) = {
         let data = slack.data();
         ids.iter()
-            .map(|id| (id.clone(), reset_refusal(data.user(id))))
+            .map(|id| {
+                (
+                    id.clone(),
+                    reset_refusal(data.user(id), success_for_unknown),
+                )
+            })
             .partition(|(_, r)| r.is_ok())
     };
-    let targets: Vec<u32> = accepted.into_iter().filter_map(|(_, r)| r.ok()).collect();
+    let targets: Vec<u32> = accepted
+        .into_iter()
+        .filter_map(|(_, r)| r.ok().flatten())
+        .collect();
     let state = slack.clone();
     let delay = slack.reset_bulk_delay;
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
         let mut data = state.data();
         for user in targets {
-            wipe(&mut data, user, scope);
+            wipe(&state, &mut data, user, scope);
         }
     });
     if failed.is_empty() {
@@ -1075,35 +1146,69 @@ fn lookup_by_email(slack: &Slack, call: &Call, kind: TokenKind) -> Response {
         return Json(json!({"ok": false, "error": "missing_scope", "needed": "users:read.email", "provided": "chat:write"}))
             .into_response();
     }
+    if kind == TokenKind::Admin && slack.lookup_refuses_org_token {
+        return fail("enterprise_is_restricted");
+    }
     let Some(email) = arg_str(&call.args, "email") else {
         return fail("invalid_arguments");
     };
     let data = slack.data();
-    let Some(user) = data.users.iter().find(|u| {
+    let found = data.users.iter().position(|u| {
         u.email
             .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(email))
-    }) else {
+            .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+    });
+    let answered = slack.common.answer_lookup(found, data.users.len(), |id| {
+        data.by_id.get(id).map(|&i| i as usize)
+    });
+    let Some(index) = answered else {
         return fail("users_not_found");
     };
     let mut body = Map::new();
-    body.insert(
-        "user".into(),
-        json!({
-            "id": user.id,
-            "team_id": slack.team_id,
-            "name": user.name,
-            "deleted": false,
-            "real_name": user.real_name,
-            "is_admin": user.is_admin,
-            "is_owner": user.is_primary_owner,
-            "is_primary_owner": user.is_primary_owner,
-            "is_bot": user.is_bot,
-            "profile": {"email": user.email, "real_name": user.real_name, "display_name": user.name},
-            "enterprise_user": {"id": user.id, "enterprise_id": slack.enterprise_id, "enterprise_name": "Corp", "is_admin": user.is_admin, "is_owner": user.is_primary_owner, "teams": [slack.team_id]},
-        }),
-    );
+    body.insert("user".into(), user_json(slack, &data.users[index]));
     ok(body, call)
+}
+
+/// `users.info` (Tier 4): one user by id, `user_not_found` for ids nobody has.
+fn users_info(slack: &Slack, call: &Call) -> Response {
+    let Some(id) = arg_str(&call.args, "user") else {
+        return fail("user_not_found");
+    };
+    let data = slack.data();
+    let Some((_, user)) = data.user(id) else {
+        return fail("user_not_found");
+    };
+    let mut body = Map::new();
+    body.insert("user".into(), user_json(slack, user));
+    ok(body, call)
+}
+
+/// A user object as `users.lookupByEmail` and `users.info` answer it (the fields of
+/// the method's documented example), guests told from members by `is_restricted`
+/// and `is_ultra_restricted`.
+fn user_json(slack: &Slack, user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "team_id": slack.team_id,
+        "name": user.name,
+        "deleted": false,
+        "color": "9f69e7",
+        "real_name": user.real_name,
+        "tz": "Europe/Berlin",
+        "tz_label": "Central European Time",
+        "tz_offset": 3600,
+        "is_admin": user.is_admin,
+        "is_owner": user.is_primary_owner,
+        "is_primary_owner": user.is_primary_owner,
+        "is_restricted": false,
+        "is_ultra_restricted": false,
+        "is_bot": user.is_bot,
+        "is_app_user": false,
+        "updated": 1_502_138_686,
+        "has_2fa": false,
+        "profile": {"email": user.email, "real_name": user.real_name, "display_name": user.name, "team": slack.team_id},
+        "enterprise_user": {"id": user.id, "enterprise_id": slack.enterprise_id, "enterprise_name": "Corp", "is_admin": user.is_admin, "is_owner": user.is_primary_owner, "teams": [slack.team_id]},
+    })
 }
 
 fn auth_test(slack: &Slack, call: &Call, caller: u32, kind: TokenKind) -> Response {

@@ -1356,14 +1356,46 @@ async fn legacy_logout_of_a_closed_session_answers_true_again() {
 }
 
 #[tokio::test]
-async fn legacy_logoutall_by_a_non_admin_even_on_self_is_403_method_not_available() {
+async fn legacy_logoutall_by_a_non_admin_even_on_self_is_403() {
+    // The code throws SecurityException("Method not available"), but
+    // CustomExceptionHandler rewrites every SecurityException's message: the wire
+    // says "Access denied" (DocSpace-server 836d3071 to e1c68b6a).
     let portal = Portal::legacy().await;
     let creds = portal.creds();
     portal
         .logout_all(&creds.member_id, &cookie(&creds.member_token))
         .await
-        .assert_error(403, "Method not available");
+        .assert_error(403, "Access denied");
     assert!(portal.ds().token_is_valid(&creds.member_token));
+}
+
+#[tokio::test]
+async fn legacy_logoutall_lets_people_product_admins_close_users_but_not_admins() {
+    // Before v3.7.1 the check was (!IsDocSpaceAdmin && !IsProductAdministrator(People))
+    // || (caller != target && IsDocSpaceAdmin(target)).
+    let portal = Portal::legacy().await;
+    let creds = portal.creds();
+    let (_, _, people_admin) =
+        portal.user_with_session("people.admin@corp.example", DocSpaceRole::PeopleAdmin);
+    assert_eq!(
+        portal
+            .logout_all(&creds.member_id, &cookie(&people_admin))
+            .await
+            .status,
+        200
+    );
+    assert!(!portal.ds().token_is_valid(&creds.member_token));
+    portal
+        .logout_all(&creds.admin_id, &cookie(&people_admin))
+        .await
+        .assert_error(403, "Access denied");
+    // From v3.7.1 only DocSpace admins may end others' sessions.
+    portal.ds().set_legacy(false);
+    let (other, _, _) = portal.user_with_session("victim@corp.example", DocSpaceRole::User);
+    portal
+        .logout_all(&other, &cookie(&people_admin))
+        .await
+        .assert_error(403, "Access denied");
 }
 
 #[tokio::test]
@@ -1375,7 +1407,7 @@ async fn legacy_logoutall_lets_admins_close_users_but_not_other_admins() {
     portal
         .logout_all(&admin2, &portal.api_key())
         .await
-        .assert_error(403, "Method not available");
+        .assert_error(403, "Access denied");
     assert!(portal.ds().token_is_valid(&token));
     assert_eq!(
         portal

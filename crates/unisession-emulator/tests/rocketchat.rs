@@ -1720,8 +1720,14 @@ async fn a_member_may_look_up_only_their_own_email() {
         .q("email", &s.admin().email)
         .send()
         .await;
-    assert_eq!(other.status, 403, "{}", other.text);
-    assert!(other.json.get("user").is_none());
+    // Without view-full-other-user-info, somebody else's email is "not found", the
+    // very answer an unknown address gets (getFullUserData.ts returns null).
+    assert_eq!(
+        (other.status, &other.json),
+        (400, &json!({"success": false, "error": "User not found."})),
+        "{}",
+        other.text
+    );
     // By user name the same user is visible.
     s.get("users.info")
         .member()
@@ -1799,11 +1805,21 @@ async fn users_list_filters_by_email_case_insensitively_from_8_4() {
     assert_eq!(body["count"], json!(4));
     assert_eq!(body["users"].as_array().unwrap().len(), 4);
     assert_eq!(body["total"], json!(s.emulator.people().len()));
-    // Before 8.4 the parameter does not exist.
+    // Before 8.4 the parameter does not exist and nothing is validated: it is
+    // ignored, and everybody comes back (users.ts has no validateParams there).
     s.rc().update_config(|c| c.version = (8, 3));
-    s.get("users.list")
+    let ignored = s
+        .get("users.list")
         .admin()
         .q("email", &member.email)
+        .send()
+        .await;
+    assert_eq!(ignored.ok()["total"], json!(s.emulator.people().len()));
+    // From 8.4 an unknown parameter is refused.
+    s.rc().update_config(|c| c.version = (8, 4));
+    s.get("users.list")
+        .admin()
+        .q("nosuch", "1")
         .send()
         .await
         .failed(400, "invalid-params");
@@ -1827,13 +1843,50 @@ async fn users_list_legacy_query_works_before_7_0_only() {
         assert_eq!(body["total"], json!(1), "{query}");
         assert_eq!(body["users"][0]["_id"], json!(member.rocketchat_id));
     }
+    // From 7.0 `query` is silently ignored unless ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS
+    // is set (parseJsonQuery.ts, PR #33544): the answer is everybody, with success.
     s.rc().update_config(|c| c.version = (7, 0));
+    let ignored = s
+        .get("users.list")
+        .admin()
+        .q("query", json!({"username": member.username}).to_string())
+        .send()
+        .await;
+    assert_eq!(ignored.ok()["total"], json!(s.emulator.people().len()));
+    s.rc().update_config(|c| c.allow_unsafe_query = true);
+    let honoured = s
+        .get("users.list")
+        .admin()
+        .q("query", json!({"username": member.username}).to_string())
+        .send()
+        .await;
+    assert_eq!(honoured.ok()["total"], json!(1));
+    // Once removed (PR #41948), it is refused.
+    s.rc().update_config(|c| c.query_removed = true);
     s.get("users.list")
         .admin()
         .q("query", json!({"username": member.username}).to_string())
         .send()
         .await
-        .failed(400, "invalid-params");
+        .failed(400, "error-invalid-params");
+}
+
+#[tokio::test]
+async fn users_list_legacy_email_query_of_a_limited_caller_loses_its_key() {
+    // Before 7.0 a caller without view-full-other-user-info has top-level keys on
+    // fields it may not see deleted from the query: everybody, without emails.
+    let s = server_with(|c| c.version = (6, 6)).await;
+    let admin = s.admin().clone();
+    let answer = s
+        .get("users.list")
+        .member()
+        .q("query", json!({"emails.address": admin.email}).to_string())
+        .send()
+        .await;
+    let body = answer.ok();
+    assert_eq!(body["total"], json!(s.emulator.people().len()));
+    assert!(body["users"][0].get("emails").is_none(), "{body}");
+    assert!(body["users"][0].get("nameInsensitive").is_some(), "{body}");
 }
 
 // ----- login and logout (§2.8, §4.7, §5) -----

@@ -44,6 +44,7 @@
 #![warn(missing_docs)]
 
 mod client;
+mod known;
 mod pacing;
 mod retry;
 mod url_policy;
@@ -53,6 +54,7 @@ pub use client::{
     RetryHook, RetryReason, decode_json, decode_json_object,
 };
 pub use http::{HeaderMap, Method, StatusCode};
+pub use known::KnownUsers;
 pub use pacing::{Pacer, Rate};
 pub use retry::{RetryConfig, parse_rate_limit_reset, parse_retry_after, server_wait};
 pub use url_policy::{check_segment, is_loopback, same_origin, validate_base_url};

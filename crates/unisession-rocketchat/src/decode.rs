@@ -69,6 +69,14 @@ pub fn session_page(
     Ok(Page::new(items, next_cursor).with_total(page.total))
 }
 
+/// Whether a `sessions/list` answer marks the current session at all: the `current`
+/// key arrived with Rocket.Chat PR #40351 (about 8.7); older servers never send it,
+/// so its absence says nothing about which session is the caller's.
+pub fn marks_current(body: &[u8]) -> bool {
+    decode_json_object::<wire::CurrentMarkers>(body)
+        .is_ok_and(|m| m.sessions.iter().any(|s| s.current.is_some()))
+}
+
 fn session_from(provider: &str, item: wire::SessionItem) -> Session {
     let device = item.device.map(|d| {
         let kind = match d.kind.as_deref() {

@@ -45,6 +45,9 @@ pub fn error_for(status: u16, body: &[u8], sessions_route: bool) -> Error {
             "device management needs an Enterprise license",
             false,
         ),
+        // `API.v1.unauthorized()` answers 401 with the bare word on builds after
+        // PR #32083 (before it, 403): a missing permission, not a bad credential.
+        (401, _) if unauthorized_word => (PermissionDenied, "the user lacks the permission", false),
         (401, _) => (Unauthenticated, "Rocket.Chat refused the credential", false),
         (_, Some("totp-required")) => (TwoFactorRequired, "a second factor is required", false),
         (_, Some("totp-invalid" | "totp-max-attempts")) => {
@@ -56,7 +59,15 @@ pub fn error_for(status: u16, body: &[u8], sessions_route: bool) -> Error {
         (403, _) | (400, Some("error-forbidden" | "forbidden")) => {
             (PermissionDenied, "the user lacks the permission", false)
         }
-        (404, _) => (NotFound, "not found", false),
+        (404, _) if raw == "Session not found" => (NotFound, "no such session", false),
+        // Only "Session not found" means a target is gone; any
+        // other 404 is a route this server does not have: the wrong URL, or a version
+        // without it. Never "not found", which would count as done.
+        (404, _) => (
+            Provider,
+            "Rocket.Chat has no such route: check the base URL and the server version",
+            false,
+        ),
         (
             400,
             Some(
@@ -240,6 +251,23 @@ mod tests {
                 false,
                 ErrorKind::Provider,
                 None,
+            ),
+            // A route this server lacks (a wrong base URL): never "not found".
+            (404, "", false, ErrorKind::Provider, None),
+            (
+                404,
+                r#"{"success":false,"error":"Not Found"}"#,
+                false,
+                ErrorKind::Provider,
+                None,
+            ),
+            // The post-#32083 `unauthorized()`: a missing permission, not a bad login.
+            (
+                401,
+                r#"{"success":false,"error":"unauthorized"}"#,
+                false,
+                ErrorKind::PermissionDenied,
+                Some("unauthorized"),
             ),
         ];
         for (status, body, sessions_route, kind, code) in table {

@@ -4,11 +4,12 @@
 //!
 //! ```no_run
 //! # async fn run() -> unisession_core::Result<()> {
-//! use unisession_core::{DeviceScope, SessionProvider};
+//! use unisession_core::{DeviceScope, Email, SessionProvider};
 //! use unisession_rocketchat::RocketChatBuilder;
 //!
 //! let rocketchat = RocketChatBuilder::from_env("UNISESSION_ROCKETCHAT_").build()?;
-//! if let Some(user) = rocketchat.find_user("alice@corp.example").await? {
+//! let alice = Email::parse("alice@corp.example")?;
+//! if let Some(user) = rocketchat.find_user(&alice).await?.into_user() {
 //!     rocketchat.revoke_user_sessions(&user.id, DeviceScope::All).await?;
 //! }
 //! # Ok(())
@@ -21,9 +22,9 @@
 //! |---|---|---|---|---|
 //! | `list_sessions` | `GET sessions/list.all` (2FA) | `GET sessions/list` | Enterprise | `view-device-management` (workspace) |
 //! | `revoke_session` | `GET sessions/info.admin` then `POST sessions/logout` (2FA) | `GET sessions/info` then `POST sessions/logout.me` | Enterprise | `logout-device-management` (workspace) |
-//! | `revoke_user_sessions` | `POST users.logout` | same | none | `logout-other-user` for others |
+//! | `revoke_user_sessions` | `GET users.info?userId=`, then `POST users.logout` | same | none | `logout-other-user` for others |
 //! | `revoke_other_sessions` | `POST users.removeOtherTokens` | same | none | none |
-//! | `find_user` | `GET users.info?email=` (8.4+), else `users.list?query=` | same | none | `view-full-other-user-info` for others |
+//! | `find_user` | `GET users.info?email=` (8.4+), else `users.list?query=` | same | none | `view-full-other-user-info` for others (checked once with `me` and `permissions.listAll`) |
 //!
 //! * Pages: `offset`/`count` with `count` ≤ 100 (never 0) and `total`; one session
 //!   per login token, newest first; `current` where the server marks it (own scope).
@@ -31,6 +32,29 @@
 //!   [`Revocation::AlreadyGone`](unisession_core::Revocation::AlreadyGone). A repeated
 //!   logout answers 200, so the adapter asks `info` first (see
 //!   [`RocketChatBuilder::with_precheck`]).
+//!
+//! # Truthful outcomes
+//!
+//! * `users.logout` answers 200 "User X has been logged out!" for **any** id
+//!   (`Users.unsetLoginTokens` is an `updateOne`, always truthy): the user is confirmed
+//!   with `users.info?userId=` first (unless this adapter's own lookup found it), and
+//!   an unknown id is [`NotFound`](unisession_core::ErrorKind::NotFound), never revoked.
+//! * A lookup is believed only when the record carries the email asked for (any of its
+//!   `emails[].address`); otherwise it is
+//!   [`IdentityMismatch`](unisession_core::ErrorKind::IdentityMismatch).
+//! * "User not found." to `users.info?email=` proves absence only for a caller holding
+//!   `view-full-other-user-info`: to anybody else the server answers it for every
+//!   other user. Without the permission that is `PermissionDenied`.
+//! * Before 8.4 the lookup falls back to `users.list?query=`, which from 7.0 the
+//!   server ignores unless `ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS` is set (and
+//!   before 7.0 drops for callers without the permission): the answer is then the
+//!   first page of everybody. The person on it is found; anybody else is
+//!   `Unsupported`, with what the server needs, never "not found". Only an empty
+//!   answer proves absence (an ignored filter lists at least the caller).
+//! * A 401 `{"error":"unauthorized"}` (a missing permission on some builds) is
+//!   `PermissionDenied` and never costs a new login.
+//! * `current` marks the caller's session only on servers from about 8.7 (PR
+//!   #40351): the own scope claims `marks_current_session` once a listing shows it.
 //!
 //! # `users.logout` versus device sessions
 //!

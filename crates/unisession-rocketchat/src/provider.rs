@@ -8,10 +8,13 @@ use futures::TryStreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use unisession_core::{
-    Capabilities, DeviceScope, Error, ErrorKind, ListQuery, Operation, Page, Result, Revocation,
-    Session, SessionId, SessionProvider, SessionProviderExt, SessionRef, UserId, UserRef,
+    Capabilities, DeviceScope, Email, Error, ErrorKind, ListQuery, Operation, Page, Result,
+    Revocation, Session, SessionId, SessionProvider, SessionProviderExt, SessionRef, UserId,
+    UserLookup, UserRef,
 };
-use unisession_http::{HttpClient, Method, RequestBuilder, Response, decode_json_object};
+use unisession_http::{
+    HttpClient, KnownUsers, Method, RequestBuilder, Response, decode_json_object,
+};
 
 use crate::config::{Credential, RocketChatBuilder, Scope, UserRevocation};
 use crate::errors::{error_for, error_type};
@@ -30,7 +33,14 @@ const USERS_LOGOUT: &str = "api/v1/users.logout";
 const REMOVE_OTHER_TOKENS: &str = "api/v1/users.removeOtherTokens";
 const USERS_INFO: &str = "api/v1/users.info";
 const USERS_LIST: &str = "api/v1/users.list";
+const ME: &str = "api/v1/me";
+const PERMISSIONS: &str = "api/v1/permissions.listAll";
 const LOGIN: &str = "api/v1/login";
+
+/// The permission without which Rocket.Chat hides other users' emails, and answers
+/// "User not found." to `users.info?email=` for everybody else
+/// (`apps/meteor/app/lib/server/functions/getFullUserData.ts`).
+const VIEW_FULL_INFO: &str = "view-full-other-user-info";
 
 /// Upper bound of `count` (`API_Upper_Count_Limit`).
 const MAX_COUNT: u32 = 100;
@@ -45,6 +55,12 @@ pub(crate) fn is_meteor_id(id: &str) -> bool {
 const LOOKUP_UNKNOWN: u8 = 0;
 const LOOKUP_INFO: u8 = 1;
 const LOOKUP_LEGACY_LIST: u8 = 2;
+
+/// Whether "User not found." to `users.info?email=` is the server's word on absence:
+/// learned once, from the caller's roles and who holds `view-full-other-user-info`.
+const VISIBILITY_UNKNOWN: u8 = 0;
+const VISIBILITY_FULL: u8 = 1;
+const VISIBILITY_LIMITED: u8 = 2;
 
 /// Rocket.Chat's device management and token APIs behind [`SessionProvider`].
 /// See the crate docs for the mapping, permissions, license needs and 2FA.
@@ -61,8 +77,13 @@ pub struct RocketChatProvider {
     precheck: bool,
     capabilities: Capabilities,
     community: Capabilities,
+    /// The capabilities once a listing showed the server marks the current session.
+    with_current: Capabilities,
     license_missing: AtomicBool,
+    current_seen: AtomicBool,
     lookup: AtomicU8,
+    visibility: AtomicU8,
+    known: KnownUsers,
 }
 
 impl fmt::Debug for RocketChatProvider {
@@ -81,6 +102,16 @@ impl fmt::Display for RocketChatProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)
     }
+}
+
+/// A refusal of a permission (`{"error":"unauthorized"}` or `"forbidden"`), which some
+/// builds answer with 401: not a sign that the credential expired, so never a
+/// reason to log in again.
+fn permission_refusal(response: &Response) -> bool {
+    matches!(
+        failure_of(response).error.as_deref(),
+        Some("unauthorized" | "forbidden")
+    )
 }
 
 /// A 404 that says `Session not found`: the one answer that means the session is
@@ -130,10 +161,8 @@ impl RocketChatProvider {
                 capabilities.list_all_sessions = true;
                 capabilities.list_user_sessions = true;
             }
-            Scope::Own => {
-                capabilities.list_own_sessions = true;
-                capabilities.marks_current_session = true;
-            }
+            // `current` only from about 8.7 (PR #40351): claimed once a listing shows it.
+            Scope::Own => capabilities.list_own_sessions = true,
         }
         capabilities.max_page_size = Some(MAX_COUNT);
         capabilities.revoke_session = true;
@@ -145,6 +174,8 @@ impl RocketChatProvider {
         community.revoke_user_sessions = builder.user_revocation == UserRevocation::AllTokens;
         community.revoke_other_sessions = true;
         community.find_user_by_email = true;
+        let mut with_current = capabilities.clone();
+        with_current.marks_current_session = builder.scope == Scope::Own;
         let session = match &credential {
             Credential::Token { user_id, token } => Some((user_id.clone(), token.clone())),
             Credential::Login { .. } => None,
@@ -161,8 +192,12 @@ impl RocketChatProvider {
             precheck: builder.precheck,
             capabilities,
             community,
+            with_current,
             license_missing: AtomicBool::new(false),
+            current_seen: AtomicBool::new(false),
             lookup: AtomicU8::new(LOOKUP_UNKNOWN),
+            visibility: AtomicU8::new(VISIBILITY_UNKNOWN),
+            known: KnownUsers::default(),
         }
     }
 
@@ -287,6 +322,7 @@ impl RocketChatProvider {
             if response.status() == 401
                 && !relogged
                 && matches!(self.credential, Credential::Login { .. })
+                && !permission_refusal(&response)
             {
                 *self.session.lock().await = None;
                 relogged = true;
@@ -420,17 +456,89 @@ impl RocketChatProvider {
         let info: wire::UserInfo = self
             .decode(&response)
             .map_err(|e| e.with_provider(self.name.clone()))?;
-        let email = info
-            .user
-            .emails
-            .first()
-            .map(|e| e.address.clone())
-            .unwrap_or_default();
-        Ok(user_ref(info.user, &email))
+        Ok(user_ref(info.user, None))
     }
 
-    async fn find_by_legacy_list(&self, email: &str) -> Result<Option<UserRef>> {
-        let query = serde_json::json!({"emails.address": email}).to_string();
+    /// Whether the caller sees every user's emails (`view-full-other-user-info`
+    /// through one of its roles): `GET me` and `GET permissions.listAll`, once.
+    async fn sees_all_emails(&self) -> Result<bool> {
+        match self.visibility.load(Ordering::Relaxed) {
+            VISIBILITY_FULL => return Ok(true),
+            VISIBILITY_LIMITED => return Ok(false),
+            _ => {}
+        }
+        let me: wire::Me = {
+            let response = self.send(|| self.http.request(Method::GET, ME)).await?;
+            self.decode(&response)?
+        };
+        let permissions: wire::Permissions = {
+            let response = self
+                .send(|| self.http.request(Method::GET, PERMISSIONS))
+                .await?;
+            self.decode(&response)?
+        };
+        let full = permissions
+            .update
+            .iter()
+            .filter(|p| p.id == VIEW_FULL_INFO)
+            .any(|p| p.roles.iter().any(|r| me.roles.contains(r)));
+        let value = if full {
+            VISIBILITY_FULL
+        } else {
+            VISIBILITY_LIMITED
+        };
+        self.visibility.store(value, Ordering::Relaxed);
+        Ok(full)
+    }
+
+    /// Confirms that `user` exists before a revocation by id: `users.logout` answers
+    /// 200 "User X has been logged out!" for any id (`Users.unsetLoginTokens` is an
+    /// `updateOne`, always truthy), and listing an unknown user's sessions shows
+    /// none. `users.info?userId=` answers "User not found." for ids nobody has. Ids
+    /// this adapter's own lookups answered are known and not asked again.
+    async fn confirm_user(&self, user: &UserId) -> Result<()> {
+        if self.known.contains(user.as_str()) {
+            return Ok(());
+        }
+        let response = self
+            .send(|| {
+                self.http
+                    .request(Method::GET, USERS_INFO)
+                    .query("userId", user.as_str())
+            })
+            .await?;
+        if response.status() == 400
+            && failure_of(&response).error.as_deref() == Some("User not found.")
+        {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("Rocket.Chat has no user with id {user} (users.info answered \"User not found.\")"),
+            )
+            .with_status(400));
+        }
+        let info: wire::UserInfo = self.decode(&response)?;
+        if info.user.id != user.as_str() {
+            return Err(Error::new(
+                ErrorKind::IdentityMismatch,
+                format!(
+                    "users.info?userId={user} answered with user {}: the server ignored the filter, so nothing was done",
+                    info.user.id
+                ),
+            ));
+        }
+        self.known.remember(user.as_str());
+        Ok(())
+    }
+
+    /// Servers before 8.4: `users.list?query={"emails.address": …}`. From 7.0 the
+    /// server ignores `query` unless `ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS` is set,
+    /// and before 7.0 it drops the key for callers without `view-full-other-user-info`
+    /// (`apps/meteor/app/api/server/helpers/parseJsonQuery.ts`): either way it answers
+    /// the first page of everybody. So only two answers prove anything: a record
+    /// carrying the email (the person), or no user at all (an ignored filter would
+    /// have listed at least the caller). Anything else cannot prove absence.
+    async fn find_by_legacy_list(&self, email: &Email) -> Result<UserLookup> {
+        let query = serde_json::json!({"emails.address": email.as_str()}).to_string();
         let response = self
             .send(|| {
                 self.http
@@ -443,31 +551,39 @@ impl RocketChatProvider {
             if error.kind() == ErrorKind::InvalidInput {
                 return Err(Error::unsupported(
                     Operation::FindUser,
-                    "this Rocket.Chat server cannot look users up by email: users.info?email= needs 8.4, and users.list?query= is disabled",
+                    "this Rocket.Chat server cannot look users up by email: users.info?email= needs 8.4, and users.list refuses query",
                 ));
             }
             return Err(error);
         }
         let list: wire::UserList = self.decode(&response)?;
-        Ok(list
+        if let Some(user) = list
             .users
             .into_iter()
-            .find(|u| {
-                u.emails
-                    .iter()
-                    .any(|e| e.address.eq_ignore_ascii_case(email))
-            })
-            .map(|u| user_ref(u, email)))
+            .find(|u| u.emails.iter().any(|e| email.matches(&e.address)))
+        {
+            return Ok(UserLookup::Found(user_ref(user, Some(email))));
+        }
+        if list.total == Some(0) {
+            return Ok(UserLookup::not_found(
+                "users.list?query={\"emails.address\":…} answered no user at all (a server ignoring the filter lists at least the caller)",
+            ));
+        }
+        Err(Error::unsupported(
+            Operation::FindUser,
+            "this Rocket.Chat server ignored the email filter of users.list (from 7.0 `query` is ignored unless ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS is set; before 7.0 it is dropped without view-full-other-user-info), so its answer cannot prove the person absent: upgrade to 8.4 (users.info?email=), set the variable, or give the person's Rocket.Chat user id",
+        ))
     }
 }
 
-fn user_ref(user: wire::User, email: &str) -> UserRef {
-    let address = user
-        .emails
-        .iter()
-        .find(|e| e.address.eq_ignore_ascii_case(email))
-        .or(user.emails.first())
-        .map(|e| e.address.clone());
+/// The user as a [`UserRef`]; its email is the address that matched `email`, or the
+/// first one when no lookup is behind it.
+fn user_ref(user: wire::User, email: Option<&Email>) -> UserRef {
+    let address = match email {
+        Some(email) => user.emails.iter().find(|e| email.matches(&e.address)),
+        None => user.emails.first(),
+    }
+    .map(|e| e.address.clone());
     let mut found = UserRef::new(UserId::new(user.id));
     found.email = address;
     found.name = user.name.or(user.username);
@@ -480,6 +596,8 @@ impl SessionProvider for RocketChatProvider {
     fn capabilities(&self) -> &Capabilities {
         if self.license_missing.load(Ordering::Relaxed) {
             &self.community
+        } else if self.current_seen.load(Ordering::Relaxed) {
+            &self.with_current
         } else {
             &self.capabilities
         }
@@ -525,7 +643,7 @@ impl SessionProvider for RocketChatProvider {
             })
             .await
             .map_err(|e| self.fail(e, op))?;
-        crate::decode::session_page(
+        let page = crate::decode::session_page(
             &self.name,
             route,
             response.status().as_u16(),
@@ -533,7 +651,14 @@ impl SessionProvider for RocketChatProvider {
             offset,
             query.user.as_ref(),
         )
-        .map_err(|e| self.fail(e.with_retries(response.retries()), op))
+        .map_err(|e| self.fail(e.with_retries(response.retries()), op))?;
+        if self.scope == Scope::Own
+            && !self.current_seen.load(Ordering::Relaxed)
+            && crate::decode::marks_current(response.body())
+        {
+            self.current_seen.store(true, Ordering::Relaxed);
+        }
+        Ok(page)
     }
 
     /// `sessions/logout` (workspace) or `sessions/logout.me` (own). A 404 "Session not
@@ -576,13 +701,19 @@ impl SessionProvider for RocketChatProvider {
 
     /// `users.logout` (default): every login token of the user, personal access tokens
     /// included, on every edition. Or, with [`UserRevocation::DeviceSessions`], each
-    /// session device management lists, logged out one by one.
+    /// session device management lists, logged out one by one. Either way the user
+    /// is confirmed first (`users.info?userId=`, unless this adapter's own lookup
+    /// answered the id): the server answers success for ids nobody has, which is
+    /// [`ErrorKind::NotFound`] here.
     async fn revoke_user_sessions(&self, user: &UserId, scope: DeviceScope) -> Result<Revocation> {
         let op = Operation::RevokeUserSessions;
         self.capabilities()
             .check_revoke_user(op, scope)
             .map_err(|e| self.fail(e, op))?;
         self.check_user_id(user, op)?;
+        self.confirm_user(user)
+            .await
+            .map_err(|e| self.fail(e, op))?;
         match self.user_revocation {
             UserRevocation::AllTokens => {
                 let body = serde_json::json!({"userId": user.as_str()});
@@ -640,53 +771,68 @@ impl SessionProvider for RocketChatProvider {
     }
 
     /// `users.info?email=` (8.4+), falling back on older servers to
-    /// `users.list?query={"emails.address": …}`. "User not found." is `None`.
-    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+    /// `users.list?query=` (see `find_by_legacy_list`). The record must carry the
+    /// email (any of its `emails[].address`). "User not found." is the server's word
+    /// on absence only for a caller with `view-full-other-user-info`: to anybody else
+    /// the server answers it for every other user, which proves nothing.
+    async fn find_user(&self, email: &Email) -> Result<UserLookup> {
         let op = Operation::FindUser;
-        let trimmed = email.trim();
-        let well_formed = !trimmed.is_empty()
-            && trimmed.len() <= 254
-            && trimmed.contains('@')
-            && !trimmed.chars().any(|c| c.is_control() || c.is_whitespace());
-        if !well_formed {
-            return Err(self.fail(
-                Error::invalid_input(format!("{email:?} is not an email address")),
-                op,
-            ));
+        let lookup = self.lookup(email).await.map_err(|e| self.fail(e, op))?;
+        if let UserLookup::Found(user) = &lookup {
+            self.known.remember(user.id.as_str());
         }
+        Ok(lookup)
+    }
+}
+
+impl RocketChatProvider {
+    async fn lookup(&self, email: &Email) -> Result<UserLookup> {
         if self.lookup.load(Ordering::Relaxed) == LOOKUP_LEGACY_LIST {
-            return self
-                .find_by_legacy_list(trimmed)
-                .await
-                .map_err(|e| self.fail(e, op));
+            return self.find_by_legacy_list(email).await;
         }
         let response = self
             .send(|| {
                 self.http
                     .request(Method::GET, USERS_INFO)
-                    .query("email", trimmed)
+                    .query("email", email.as_str())
             })
-            .await
-            .map_err(|e| self.fail(e, op))?;
+            .await?;
         if response.status() == 400 {
             let error = error_for(400, response.body(), false);
             match (error.kind(), error.code()) {
                 (ErrorKind::NotFound, _) => {
                     self.lookup.store(LOOKUP_INFO, Ordering::Relaxed);
-                    return Ok(None);
+                    if self.sees_all_emails().await? {
+                        return Ok(UserLookup::not_found(
+                            "users.info?email= answered \"User not found.\" to a caller holding view-full-other-user-info",
+                        ));
+                    }
+                    return Err(Error::new(
+                        ErrorKind::PermissionDenied,
+                        "Rocket.Chat answers \"User not found.\" to users.info?email= for every other user when the caller lacks view-full-other-user-info, so this proves nothing: grant the permission or give the person's Rocket.Chat user id",
+                    )
+                    .with_code(VIEW_FULL_INFO));
                 }
                 (_, Some("invalid-params")) => {
                     self.lookup.store(LOOKUP_LEGACY_LIST, Ordering::Relaxed);
-                    return self
-                        .find_by_legacy_list(trimmed)
-                        .await
-                        .map_err(|e| self.fail(e, op));
+                    return self.find_by_legacy_list(email).await;
                 }
-                _ => return Err(self.fail(error, op)),
+                _ => return Err(error),
             }
         }
-        let info: wire::UserInfo = self.decode(&response).map_err(|e| self.fail(e, op))?;
+        let info: wire::UserInfo = self.decode(&response)?;
         self.lookup.store(LOOKUP_INFO, Ordering::Relaxed);
-        Ok(Some(user_ref(info.user, trimmed)))
+        let addresses: Vec<&str> = info
+            .user
+            .emails
+            .iter()
+            .map(|e| e.address.as_str())
+            .collect();
+        email.confirm(
+            addresses,
+            "users.info?email=",
+            &UserId::new(info.user.id.clone()),
+        )?;
+        Ok(UserLookup::Found(user_ref(info.user, Some(email))))
     }
 }

@@ -103,8 +103,44 @@ pub struct UserInfo {
 
 #[derive(Debug, Deserialize)]
 pub struct UserList {
-    #[serde(default)]
+    /// Required: an answer without it proves nothing about who is absent.
     pub users: Vec<User>,
+    #[serde(default)]
+    pub total: Option<u64>,
+}
+
+/// `GET me`: the caller's global roles.
+#[derive(Debug, Deserialize)]
+pub struct Me {
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// `GET permissions.listAll`: each permission and the roles that hold it.
+#[derive(Debug, Deserialize)]
+pub struct Permissions {
+    pub update: Vec<Permission>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Permission {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// Only whether listed sessions carry the `current` key at all.
+#[derive(Debug, Deserialize)]
+pub struct CurrentMarkers {
+    #[serde(default)]
+    pub sessions: Vec<CurrentMarker>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CurrentMarker {
+    #[serde(default)]
+    pub current: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

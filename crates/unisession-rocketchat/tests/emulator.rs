@@ -8,12 +8,12 @@ use futures::TryStreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use unisession_core::conformance::{self, Caller, CheckOutcome, Fixture, SeededUser};
 use unisession_core::{
-    DeviceScope, ErrorKind, ListQuery, Operation, Revocation, SessionId, SessionProvider,
-    SessionProviderExt, SessionRef, UserId,
+    DeviceScope, Email, ErrorKind, ListQuery, Operation, Revocation, SessionId, SessionProvider,
+    SessionProviderExt, SessionRef, UserId, UserLookup,
 };
 use unisession_emulator::{
-    Emulator, EmulatorConfig, Faults, ProviderKind, RocketChatConfig, RocketChatEmulator,
-    TwoFactorMethod,
+    Emulator, EmulatorConfig, Faults, Misleading, ProviderKind, RocketChatConfig,
+    RocketChatEmulator, TwoFactorMethod,
 };
 use unisession_http::RetryConfig;
 use unisession_rocketchat::{
@@ -40,6 +40,10 @@ fn config(update: impl FnOnce(&mut RocketChatConfig)) -> RocketChatConfig {
     let mut config = RocketChatConfig::default();
     update(&mut config);
     config
+}
+
+fn email(address: &str) -> Email {
+    Email::parse(address).expect("a valid address")
 }
 
 fn fast_retry() -> RetryConfig {
@@ -144,6 +148,15 @@ impl Fixture for RcFixture {
     fn unknown_session_id(&self) -> SessionId {
         SessionId::new("AAAAAAAAAAAAAAAAA")
     }
+    fn unknown_user_id(&self) -> UserId {
+        UserId::new("ZZZZZZZZZZZZZZZZZ")
+    }
+    async fn answer_lookups_with(&self, user: Option<&UserId>) -> bool {
+        self.rc.set_misleading(
+            Misleading::none().with_lookups_answering_with(user.map(|u| u.as_str().to_owned())),
+        );
+        true
+    }
 }
 
 fn outcome(report: &[conformance::CheckReport], name: &str) -> CheckOutcome {
@@ -172,6 +185,8 @@ async fn passes_the_conformance_suite_in_workspace_scope_through_2fa() {
         "revoke_others_keeps_exactly_the_current_session",
         "pagination_returns_every_session_exactly_once",
         "find_user_by_email",
+        "lookup_answered_for_another_person_is_refused",
+        "revoking_an_unknown_user_is_not_found",
     ] {
         assert_eq!(outcome(&report, name), CheckOutcome::Passed, "{name}");
     }
@@ -488,7 +503,7 @@ async fn users_logout_also_revokes_personal_access_tokens_while_device_sessions_
         "users.logout ends personal access tokens"
     );
     let err = all_tokens
-        .find_user("alice@corp.example")
+        .find_user(&email("alice@corp.example"))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated);
@@ -557,9 +572,9 @@ async fn hostile_ids_and_emails_are_refused_before_any_request() {
             "{id:?}"
         );
     }
-    for email in ["", "nobody", "a@b\nc"] {
+    for address in ["", "nobody", "a@b\nc"] {
         assert_eq!(
-            provider.find_user(email).await.unwrap_err().kind(),
+            Email::parse(address).unwrap_err().kind(),
             ErrorKind::InvalidInput
         );
     }
@@ -578,11 +593,16 @@ async fn find_user_falls_back_to_the_legacy_list_on_older_servers() {
     let rc = emulator.rocketchat().unwrap();
     let provider = admin(rc, Scope::Workspace);
     let alice = &emulator.people()[1];
-    let found = provider.find_user(&alice.email).await.unwrap().unwrap();
-    assert_eq!(found.id.as_str(), alice.rocketchat_id);
-    assert_eq!(
-        provider.find_user("ghost@corp.example").await.unwrap(),
-        None
+    let found = provider.find_user(&email(&alice.email)).await.unwrap();
+    assert_eq!(found.user().unwrap().id.as_str(), alice.rocketchat_id);
+    // Before 7.0 an administrator's query is honoured: an empty answer is absence.
+    let ghost = provider
+        .find_user(&email("ghost@corp.example"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&ghost, UserLookup::NotFound { evidence } if evidence.contains("users.list")),
+        "{ghost:?}"
     );
     let paths: Vec<String> = rc.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(
@@ -591,27 +611,237 @@ async fn find_user_falls_back_to_the_legacy_list_on_older_servers() {
         "learned: no second futile users.info"
     );
 
-    rc.update_config(|c| c.version = (7, 5));
-    let fresh = admin(rc, Scope::Workspace);
-    let err = fresh.find_user(&alice.email).await.unwrap_err();
-    assert_eq!(
-        (err.kind(), err.operation()),
-        (ErrorKind::Unsupported, Some(Operation::FindUser))
-    );
-
     rc.update_config(|c| c.version = (8, 4));
     let current = admin(rc, Scope::Workspace);
     assert_eq!(
         current
-            .find_user(&alice.email)
+            .find_user(&email(&alice.email))
             .await
             .unwrap()
+            .user()
             .unwrap()
             .id
             .as_str(),
         alice.rocketchat_id
     );
-    assert_eq!(current.find_user("ghost@corp.example").await.unwrap(), None);
+    let ghost = current
+        .find_user(&email("ghost@corp.example"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&ghost, UserLookup::NotFound { evidence } if evidence.contains("view-full-other-user-info")),
+        "{ghost:?}"
+    );
+}
+
+/// From 7.0 `users.list` ignores `query` unless ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS
+/// is set, and answers the first page of everybody: a person missing from that page
+/// is not proven absent (before, this was `None`, and the fleet counted it done).
+#[tokio::test]
+async fn a_users_list_that_ignores_its_filter_never_proves_anybody_absent() {
+    let emulator = emulator_with(3, config(|c| c.version = (7, 5))).await;
+    let rc = emulator.rocketchat().unwrap();
+    let provider = admin(rc, Scope::Workspace);
+    let err = provider
+        .find_user(&email("ghost@corp.example"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.operation()),
+        (ErrorKind::Unsupported, Some(Operation::FindUser)),
+        "{err}"
+    );
+    assert!(
+        err.message().contains("8.4")
+            && err
+                .message()
+                .contains("ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS"),
+        "the error says what the server needs: {err}"
+    );
+    let listed = rc
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("users.list"))
+        .unwrap();
+    assert_eq!(
+        listed.status, 200,
+        "the server answered success, unfiltered"
+    );
+    // The person on that page is still found, and only that person.
+    let alice = &emulator.people()[1];
+    let found = provider.find_user(&email(&alice.email)).await.unwrap();
+    assert_eq!(found.user().unwrap().id.as_str(), alice.rocketchat_id);
+    // With the variable set, the filter holds and an empty answer is absence.
+    rc.update_config(|c| c.allow_unsafe_query = true);
+    let ghost = admin(rc, Scope::Workspace)
+        .find_user(&email("ghost@corp.example"))
+        .await
+        .unwrap();
+    assert!(matches!(ghost, UserLookup::NotFound { .. }), "{ghost:?}");
+}
+
+/// Before 7.0, a caller without view-full-other-user-info has its `emails.address`
+/// key dropped from the query: everybody comes back, without emails.
+#[tokio::test]
+async fn a_legacy_query_a_limited_caller_cannot_filter_proves_nothing() {
+    let emulator = emulator_with(3, config(|c| c.version = (6, 5))).await;
+    let rc = emulator.rocketchat().unwrap();
+    let c = rc.credentials();
+    let member = base(rc)
+        .with_token(
+            c.member_user_id.clone(),
+            SecretString::from(c.member_token.clone()),
+        )
+        .build()
+        .unwrap();
+    let bob = &emulator.people()[2];
+    let err = member.find_user(&email(&bob.email)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+}
+
+/// 8.4+: to a caller without view-full-other-user-info, users.info?email= answers
+/// "User not found." for everybody else, existing or not: that proves nothing.
+#[tokio::test]
+async fn user_not_found_is_absence_only_for_a_caller_who_sees_every_email() {
+    let emulator = emulator(3).await;
+    let rc = emulator.rocketchat().unwrap();
+    let c = rc.credentials();
+    let member = base(rc)
+        .with_token(
+            c.member_user_id.clone(),
+            SecretString::from(c.member_token.clone()),
+        )
+        .build()
+        .unwrap();
+    let bob = &emulator.people()[2];
+    for address in [bob.email.as_str(), "ghost@corp.example"] {
+        let err = member.find_user(&email(address)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{address}: {err}");
+        assert_eq!(err.code(), Some("view-full-other-user-info"));
+    }
+    // The caller's own address is found.
+    let me = &emulator.people()[1];
+    let found = member.find_user(&email(&me.email)).await.unwrap();
+    assert_eq!(found.user().unwrap().id.as_str(), c.member_user_id);
+    // The permission check ran once (me, permissions.listAll), then was remembered.
+    let probes = rc
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/me") || r.path.ends_with("permissions.listAll"))
+        .count();
+    assert_eq!(probes, 2);
+}
+
+/// users.logout answers 200 "User X has been logged out!" for any id
+/// (`Users.unsetLoginTokens` is an updateOne, always truthy): an unknown id must be
+/// NotFound, never Revoked (before: Revoked).
+#[tokio::test]
+async fn users_logout_of_an_unknown_id_is_not_found_not_revoked() {
+    let emulator = emulator(2).await;
+    let rc = emulator.rocketchat().unwrap();
+    let provider = admin(rc, Scope::Workspace);
+    let err = provider
+        .revoke_user_sessions(&UserId::new("ZZZZZZZZZZZZZZZZZ"), DeviceScope::All)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(
+        !rc.requests()
+            .iter()
+            .any(|r| r.path.ends_with("users.logout")),
+        "nothing was logged out"
+    );
+    // The same with device sessions: an unknown user has none to list, which is not
+    // "already clean".
+    let device = base(rc)
+        .with_token(
+            rc.credentials().admin_user_id.clone(),
+            SecretString::from(rc.credentials().admin_pat.clone()),
+        )
+        .with_user_revocation(UserRevocation::DeviceSessions)
+        .build()
+        .unwrap();
+    let err = device
+        .revoke_user_sessions(&UserId::new("ZZZZZZZZZZZZZZZZZ"), DeviceScope::All)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    // A real user is confirmed once, then logged out.
+    let alice = emulator.people()[1].rocketchat_id.clone();
+    rc.clear_requests();
+    provider
+        .revoke_user_sessions(&UserId::new(alice.clone()), DeviceScope::All)
+        .await
+        .unwrap();
+    let paths: Vec<String> = rc.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/api/v1/users.info", "/api/v1/users.logout"]);
+    assert!(rc.live_sessions_of(&alice).is_empty());
+}
+
+/// A permission refusal some builds answer with 401 `{"error":"unauthorized"}` is a
+/// missing permission: no new login, and PermissionDenied rather than a bad credential.
+#[tokio::test]
+async fn a_401_unauthorized_refusal_is_a_missing_permission_not_a_bad_login() {
+    let emulator = emulator_with(3, config(|c| c.logout_refusal_status = 401)).await;
+    let rc = emulator.rocketchat().unwrap();
+    let member = &emulator.people()[1];
+    let login = base(rc)
+        .with_login(
+            member.username.clone(),
+            SecretString::from(member.password.clone()),
+        )
+        .build()
+        .unwrap();
+    let bob = UserId::new(emulator.people()[2].rocketchat_id.clone());
+    let err = login
+        .revoke_user_sessions(&bob, DeviceScope::All)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(err.status(), Some(401));
+    let logins = rc
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/login"))
+        .count();
+    assert_eq!(logins, 1, "the refusal did not cost the login");
+    assert!(!rc.live_sessions_of(bob.as_str()).is_empty());
+}
+
+/// `current` arrived with PR #40351 (about 8.7): the own scope claims to mark the
+/// current session only once a listing shows the server does.
+#[tokio::test]
+async fn the_current_session_is_claimed_only_once_the_server_marks_it() {
+    for marks in [false, true] {
+        let emulator = emulator_with(2, config(|c| c.marks_current = marks)).await;
+        let provider = admin(emulator.rocketchat().unwrap(), Scope::Own);
+        assert!(
+            !provider.capabilities().marks_current_session,
+            "not before a listing"
+        );
+        let page = provider.list_sessions(&ListQuery::new()).await.unwrap();
+        assert_eq!(provider.capabilities().marks_current_session, marks);
+        assert_eq!(page.items.iter().any(|s| s.current), marks);
+    }
+}
+
+/// A user without a local password (SSO), with no TOTP or email 2FA, passes the
+/// second-factor routes unchallenged: the password fallback applies only to users
+/// with a password (`PasswordCheckFallback.isEnabled`).
+#[tokio::test]
+async fn a_user_without_a_local_password_is_not_challenged() {
+    let emulator = emulator_with(2, config(|c| c.admin_has_password = false)).await;
+    let rc = emulator.rocketchat().unwrap();
+    let c = rc.credentials();
+    let provider = base(rc)
+        .with_token(
+            c.admin_user_id.clone(),
+            SecretString::from(c.admin_token.clone()),
+        )
+        .build()
+        .unwrap();
+    provider.list_sessions(&ListQuery::new()).await.unwrap();
+    assert!(rc.requests().iter().all(|r| r.status == 200));
 }
 
 #[tokio::test]
@@ -802,7 +1032,10 @@ async fn a_429_or_an_old_servers_400_is_retried_after_the_reset() {
                 .build()
                 .unwrap();
             let started = std::time::Instant::now();
-            provider.find_user("alice@corp.example").await.unwrap();
+            provider
+                .find_user(&email("alice@corp.example"))
+                .await
+                .unwrap();
             slowest = slowest.max(started.elapsed());
         }
         assert!(
@@ -884,7 +1117,7 @@ async fn every_request_sent_matches_an_operation_of_the_spec() {
         .await
         .unwrap();
     workspace
-        .find_user(&emulator.people()[2].email)
+        .find_user(&email(&emulator.people()[2].email))
         .await
         .unwrap();
     let mine = own.list_sessions(&ListQuery::new()).await.unwrap();
@@ -893,7 +1126,7 @@ async fn every_request_sent_matches_an_operation_of_the_spec() {
     own.revoke_other_sessions().await.unwrap();
     rc.update_config(|c| c.version = (6, 0));
     admin(rc, Scope::Own)
-        .find_user("ghost@corp.example")
+        .find_user(&email("ghost@corp.example"))
         .await
         .unwrap();
     let requests: Vec<Request> = rc

@@ -3,7 +3,8 @@
 //! gives a value or a typed [`Error`], never a panic.
 
 use unisession_core::{
-    Cursor, Device, DeviceKind, Error, ErrorKind, Page, Result, Session, SessionId, UserId, UserRef,
+    Cursor, Device, DeviceKind, Error, ErrorKind, Page, Result, Session, SessionId, UserId,
+    UserLookup, UserRef,
 };
 use unisession_http::decode_json_object;
 
@@ -77,21 +78,28 @@ pub fn session_page(provider: &str, status: u16, body: &[u8]) -> Result<Page<Ses
     Ok(Page::new(items, next))
 }
 
-/// The answer of `users.lookupByEmail`: `users_not_found` is `None`.
-pub fn lookup(status: u16, body: &[u8]) -> Result<Option<UserRef>> {
-    const METHOD: &str = "users.lookupByEmail";
-    let envelope = envelope(METHOD, status, body)?;
+/// The answer of `users.lookupByEmail` (or `users.info`): `users_not_found` (or
+/// `user_not_found`) is [`UserLookup::NotFound`]. A found user is returned as Slack
+/// described it; the caller checks it is the person asked for.
+pub fn lookup(status: u16, body: &[u8]) -> Result<UserLookup> {
+    user_answer("users.lookupByEmail", status, body)
+}
+
+pub(crate) fn user_answer(method: &str, status: u16, body: &[u8]) -> Result<UserLookup> {
+    let envelope = envelope(method, status, body)?;
     if !envelope.ok {
         return match envelope.error.as_deref() {
-            Some("users_not_found") => Ok(None),
+            Some(code @ ("users_not_found" | "user_not_found")) => {
+                Ok(UserLookup::not_found(format!("{method} answered {code}")))
+            }
             _ => Err(envelope_error(&envelope)),
         };
     }
     let lookup: wire::Lookup =
-        decode_json_object(body).map_err(|why| decode_error(METHOD, &why))?;
+        decode_json_object(body).map_err(|why| decode_error(method, &why))?;
     let user = lookup.user;
     if user.id.trim().is_empty() {
-        return Err(decode_error(METHOD, "a user without an id"));
+        return Err(decode_error(method, "a user without an id"));
     }
     let profile = user.profile.unwrap_or(wire::Profile {
         email: None,
@@ -100,7 +108,7 @@ pub fn lookup(status: u16, body: &[u8]) -> Result<Option<UserRef>> {
     let mut found = UserRef::new(UserId::new(user.id)).with_active(!user.deleted.unwrap_or(false));
     found.email = profile.email;
     found.name = user.real_name.or(profile.real_name);
-    Ok(Some(found))
+    Ok(UserLookup::Found(found))
 }
 
 fn session_from(provider: &str, item: wire::ActiveSession) -> Session {
@@ -200,7 +208,10 @@ mod tests {
         let err = session_page("slack", 200, br#"{"ok":true,"active_sess"#).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode);
         assert_eq!(
-            lookup(200, br#"{"ok":false,"error":"users_not_found"}"#).unwrap(),
+            lookup(200, br#"{"ok":false,"error":"users_not_found"}"#)
+                .unwrap()
+                .user()
+                .cloned(),
             None
         );
     }

@@ -30,9 +30,8 @@ pub fn classify(code: &str) -> (ErrorKind, bool) {
         | "bots_not_allowed"
         | "team_added_to_org" => (PermissionDenied, false),
         "team_not_on_enterprise_plan" | "feature_not_enabled" => (PlanRequired, false),
-        "user_not_found" | "users_not_found" | "team_not_found" | "session_not_found" => {
-            (NotFound, false)
-        }
+        "user_not_found" | "users_not_found" | "team_not_found" | "session_not_found"
+        | "session_expired" => (NotFound, false),
         "invalid_arguments"
         | "invalid_cursor"
         | "missing_user"
@@ -88,6 +87,10 @@ fn describe(code: &str) -> &'static str {
             "session management is available only on Slack Enterprise plans"
         }
         "user_not_found" | "users_not_found" => "no such user",
+        "enterprise_is_restricted" => {
+            "Slack refused this enterprise-level (org) token for a workspace-level method: look people up with a token installed on the workspace, or set team_id"
+        }
+        "session_expired" => "the session had already expired",
         "session_not_found" => "no such session",
         "cannot_invalidate_primary_owner"
         | "cannot_reset_primary_owner"

@@ -3,11 +3,12 @@
 //!
 //! ```no_run
 //! # async fn run() -> unisession_core::Result<()> {
-//! use unisession_core::{DeviceScope, SessionProvider};
+//! use unisession_core::{DeviceScope, Email, SessionProvider};
 //! use unisession_slack::SlackBuilder;
 //!
 //! let slack = SlackBuilder::from_env("UNISESSION_SLACK_").build()?;
-//! if let Some(user) = slack.find_user("alice@corp.example").await? {
+//! let alice = Email::parse("alice@corp.example")?;
+//! if let Some(user) = slack.find_user(&alice).await?.into_user() {
 //!     let outcome = slack.revoke_user_sessions(&user.id, DeviceScope::All).await?;
 //!     println!("{outcome:?}");
 //! }
@@ -20,11 +21,11 @@
 //! | trait method | Slack method | tier | notes |
 //! |---|---|---|---|
 //! | `list_sessions` | `admin.users.session.list` | 2 | cursor pages (`limit` ≤ 1000, default 200); ends on an empty, null or absent `next_cursor`; `no_active_sessions` is an empty page; `team_id` + `user_id` are sent together when a workspace is configured, otherwise a user filter is applied to the organisation's listing on the client; `recent` is optional; session ids are 64-bit |
-//! | `revoke_session` | `admin.users.session.invalidate` | 2 | needs the user: a `SessionRef` without one is `InvalidInput`; `session_not_found` is `AlreadyGone` |
-//! | `revoke_user_sessions` | `admin.users.session.reset` | 2 | `DeviceScope::Mobile` / `Web` send `mobile_only` / `web_only`; the count is unknown |
+//! | `revoke_session` | `admin.users.session.invalidate` | 2 | needs the user: a `SessionRef` without one is `InvalidInput`; `session_not_found`, and `session_expired` (documented 2020–2024), are `AlreadyGone` |
+//! | `revoke_user_sessions` | `users.info` (4), then `admin.users.session.reset` | 2 | `DeviceScope::Mobile` / `Web` send `mobile_only` / `web_only`; the count is unknown; an id its own lookup did not answer is confirmed first, and an unknown one is `NotFound` |
 //! | `revoke_users_sessions` | `admin.users.session.resetBulk` | 2 | chunks of ≤ 1000 users; `Queued`; `failed_for_some_users` is resolved per user |
 //! | `revoke_other_sessions` | — | | Slack has no such call: `Unsupported` |
-//! | `find_user` | `users.lookupByEmail` | 3 | `users_not_found` is `None` |
+//! | `find_user` | `users.lookupByEmail` | 3 | `users_not_found` is `NotFound` (deactivated users too); the user must carry the email in `profile.email`; `enterprise_is_restricted` (an org token) is `PermissionDenied` |
 //! | extras | `getSettings`, `setSettings`, `clearSettings`, `auth.test` | 4 | session duration policy; `whoami` |
 //!
 //! # What Slack requires
@@ -34,7 +35,7 @@
 //! * An **org-level user token** (`xoxp-…`) of an Org Owner or Admin, from an app
 //!   installed on the whole organisation, with the scopes `admin.users:read` (listing,
 //!   getSettings), `admin.users:write` (invalidate, reset, resetBulk, set/clearSettings)
-//!   and `users:read.email` (lookup). Bot tokens are refused (`not_allowed_token_type`).
+//!   `users:read` (`users.info`, the existence check) and `users:read.email` (lookup). Bot tokens are refused (`not_allowed_token_type`).
 //!   The token travels only in `Authorization: Bearer`.
 //! * Only the primary owner may end the primary owner's sessions; bots cannot be reset.
 //!

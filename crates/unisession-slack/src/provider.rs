@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use unisession_core::{
-    Capabilities, DeviceScope, Error, ErrorKind, ListQuery, Operation, Page, Result, Revocation,
-    Session, SessionProvider, SessionRef, UserId, UserRef,
+    Capabilities, DeviceScope, Email, Error, ErrorKind, ListQuery, Operation, Page, Result,
+    Revocation, Session, SessionProvider, SessionRef, UserId, UserLookup,
 };
-use unisession_http::{HttpClient, Method, Response, decode_json_object};
+use unisession_http::{HttpClient, KnownUsers, Method, Response, decode_json_object};
 
 use crate::config::{SlackBuilder, Tier};
 use crate::errors::api_error;
@@ -26,6 +26,7 @@ pub struct SlackProvider {
     page_size: u32,
     bulk_chunk: usize,
     capabilities: Capabilities,
+    known: KnownUsers,
 }
 
 impl fmt::Debug for SlackProvider {
@@ -129,21 +130,6 @@ fn check_user(user: &UserId) -> Result<()> {
     }
 }
 
-fn check_email(email: &str) -> Result<()> {
-    let trimmed = email.trim();
-    let ok = !trimmed.is_empty()
-        && trimmed.len() <= 254
-        && trimmed.contains('@')
-        && !trimmed.chars().any(|c| c.is_control() || c.is_whitespace());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(format!(
-            "{email:?} is not an email address"
-        )))
-    }
-}
-
 fn scope_fields(scope: DeviceScope) -> Option<(&'static str, String)> {
     match scope {
         DeviceScope::Mobile => Some(("mobile_only", "true".to_owned())),
@@ -181,6 +167,7 @@ impl SlackProvider {
             page_size: builder.page_size,
             bulk_chunk: builder.bulk_chunk,
             capabilities,
+            known: KnownUsers::default(),
         }
     }
 
@@ -189,6 +176,39 @@ impl SlackProvider {
         match operation {
             Some(op) => error.with_operation(op),
             None => error,
+        }
+    }
+
+    /// Confirms that `user` exists before a revocation by id (`users.info`, Tier 4,
+    /// `user_not_found` for ids nobody has), unless this adapter's own lookup
+    /// answered it. Slack's `reset` answers `user_not_found` itself, but a success
+    /// for an id nobody has would be reported as a revocation of nobody while the
+    /// person (whose id was mistyped) keeps every session.
+    async fn confirm_user(&self, user: &UserId) -> Result<()> {
+        if self.known.contains(user.as_str()) {
+            return Ok(());
+        }
+        const METHOD: &str = "users.info";
+        let form = [("user", user.as_str().to_owned())];
+        let (_, response) = self.call(METHOD, Tier::Four, &form).await?;
+        match crate::decode::user_answer(METHOD, 200, response.body())? {
+            UserLookup::Found(found) if found.id == *user => {
+                self.known.remember(user.as_str());
+                Ok(())
+            }
+            UserLookup::Found(found) => Err(Error::new(
+                ErrorKind::IdentityMismatch,
+                format!(
+                    "users.info?user={user} answered with user {}: the server ignored the id, so nothing was done",
+                    found.id
+                ),
+            )),
+            UserLookup::NotFound { evidence } => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("Slack has no user with id {user} ({evidence})"),
+            )
+            .with_code("user_not_found")),
+            _ => Err(Error::new(ErrorKind::Decode, "unexpected lookup answer")),
         }
     }
 
@@ -506,19 +526,27 @@ impl SessionProvider for SlackProvider {
             .await
         {
             Ok(_) => Ok(Revocation::revoked(1)),
-            Err(e) if e.code() == Some("session_not_found") => Ok(Revocation::AlreadyGone),
+            // `session_expired` ("Session is already expired.") was documented for this
+            // method from 2020 until 2024 (slack-ruby/slack-api-ref d59900a2 removed it).
+            Err(e) if matches!(e.code(), Some("session_not_found" | "session_expired")) => {
+                Ok(Revocation::AlreadyGone)
+            }
             Err(e) => Err(self.fail(e, op)),
         }
     }
 
     /// `admin.users.session.reset`, with `mobile_only` / `web_only` for a device scope.
-    /// Slack does not say how many sessions ended: the count is `None`.
+    /// Slack does not say how many sessions ended: the count is `None`. The user is
+    /// confirmed first (see `confirm_user`); an id nobody has is [`ErrorKind::NotFound`].
     async fn revoke_user_sessions(&self, user: &UserId, scope: DeviceScope) -> Result<Revocation> {
         let op = Some(Operation::RevokeUserSessions);
         self.capabilities
             .check_revoke_user(Operation::RevokeUserSessions, scope)
             .map_err(|e| self.fail(e, op))?;
         check_user(user).map_err(|e| self.fail(e, op))?;
+        self.confirm_user(user)
+            .await
+            .map_err(|e| self.fail(e, op))?;
         let mut form = vec![("user_id", user.as_str().to_owned())];
         form.extend(scope_fields(scope));
         self.call_ok::<serde_json::Value>("admin.users.session.reset", Tier::Two, &form)
@@ -527,16 +555,24 @@ impl SessionProvider for SlackProvider {
         Ok(Revocation::revoked_unknown_count())
     }
 
-    /// `users.lookupByEmail`; `users_not_found` is `None`.
-    async fn find_user(&self, email: &str) -> Result<Option<UserRef>> {
+    /// `users.lookupByEmail`: `users_not_found` is [`UserLookup::NotFound`] (Slack
+    /// also answers it for deactivated users); the user found must carry the email
+    /// in `profile.email`. `enterprise_is_restricted` is `PermissionDenied`.
+    async fn find_user(&self, email: &Email) -> Result<UserLookup> {
         let op = Some(Operation::FindUser);
-        check_email(email).map_err(|e| self.fail(e, op))?;
-        let form = [("email", email.trim().to_owned())];
+        let form = [("email", email.as_str().to_owned())];
         let (_, response) = self
             .call("users.lookupByEmail", Tier::Three, &form)
             .await
             .map_err(|e| self.fail(e, op))?;
-        crate::decode::lookup(200, response.body()).map_err(|e| self.fail(e, op))
+        let lookup = crate::decode::lookup(200, response.body()).map_err(|e| self.fail(e, op))?;
+        if let UserLookup::Found(user) = &lookup {
+            email
+                .confirm(user.email.as_deref(), "users.lookupByEmail", &user.id)
+                .map_err(|e| self.fail(e, op))?;
+            self.known.remember(user.id.as_str());
+        }
+        Ok(lookup)
     }
 
     /// `admin.users.session.resetBulk` in chunks of up to 1000 users: each user is
@@ -551,10 +587,19 @@ impl SessionProvider for SlackProvider {
         self.capabilities
             .check_revoke_user(Operation::RevokeUsersSessions, scope)
             .map_err(|e| self.fail(e, op))?;
-        let mut outcomes: Vec<Option<Result<Revocation>>> = users
-            .iter()
-            .map(|u| check_user(u).err().map(|e| Err(self.fail(e, op))))
-            .collect();
+        let mut outcomes: Vec<Option<Result<Revocation>>> = Vec::with_capacity(users.len());
+        for user in users {
+            let checked = match check_user(user) {
+                Err(e) => Some(Err(self.fail(e, op))),
+                // Ids no lookup of ours answered are confirmed one by one first.
+                Ok(()) => self
+                    .confirm_user(user)
+                    .await
+                    .err()
+                    .map(|e| Err(self.fail(e, op))),
+            };
+            outcomes.push(checked);
+        }
         let valid: Vec<(usize, UserId)> = users
             .iter()
             .enumerate()

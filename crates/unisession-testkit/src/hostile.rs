@@ -144,7 +144,14 @@ pub fn emails() -> Vec<String> {
 /// parameters and form fields named for an email or a user or session id, and the
 /// same in a JSON body.
 pub fn carried(request: &Request) -> Vec<(String, String)> {
-    const INPUT: [&str; 5] = ["email", "user_id", "userId", "sessionId", "session_id"];
+    const INPUT: [&str; 6] = [
+        "email",
+        "user_id",
+        "userId",
+        "user",
+        "sessionId",
+        "session_id",
+    ];
     let mut pairs: Vec<(String, String)> = Vec::new();
     let form = |text: &str| -> Vec<(String, String)> {
         url::form_urlencoded::parse(text.as_bytes())
@@ -174,15 +181,16 @@ pub fn carried(request: &Request) -> Vec<(String, String)> {
 
 /// Where the official Slack spec (2020) no longer describes what Slack serves (see
 /// the research notes): `admin.users.session.list` came later, `users.lookupByEmail`
-/// is described for GET while every Web API method takes a POST form, and
+/// and `users.info` are described for GET while every Web API method takes a POST
+/// form, and
 /// `invalidate` takes `user_id` where the spec still requires `team_id`. Those
 /// requests are checked field by field in [`carried`] instead.
 pub fn known_departure(provider: Provider, label: &str, why: &[String]) -> bool {
     provider == Provider::Slack
         && match label {
-            "POST /api/admin.users.session.list" | "POST /api/users.lookupByEmail" => {
-                why == ["no operation of the spec matches"]
-            }
+            "POST /api/admin.users.session.list"
+            | "POST /api/users.lookupByEmail"
+            | "POST /api/users.info" => why == ["no operation of the spec matches"],
             "POST /api/admin.users.session.invalidate" => {
                 why == ["required form field team_id missing"]
             }

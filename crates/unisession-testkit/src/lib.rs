@@ -46,6 +46,7 @@ impl Provider {
                 "/api/2.0/security/activeconnections/logoutallchangepassword",
                 "/api/2.0/security/activeconnections/logoutallexceptthis",
                 "/api/2.0/people/email",
+                "/api/2.0/people/{userid}",
                 "/api/2.0/authentication",
             ],
             Self::RocketChat => &[
@@ -59,6 +60,8 @@ impl Provider {
                 "/api/v1/users.removeOtherTokens",
                 "/api/v1/users.info",
                 "/api/v1/users.list",
+                "/api/v1/me",
+                "/api/v1/permissions.listAll",
                 "/api/v1/login",
                 "/api/v1/logout",
             ],
@@ -66,6 +69,7 @@ impl Provider {
                 "/admin.users.session.invalidate",
                 "/admin.users.session.reset",
                 "/users.lookupByEmail",
+                "/users.info",
                 "/auth.test",
             ],
         }

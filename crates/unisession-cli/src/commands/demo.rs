@@ -62,7 +62,8 @@ async fn listings(
                 ),
             }
         } else {
-            let sessions = match provider.find_user(email).await? {
+            let email = unisession::Email::parse(email)?;
+            let sessions = match provider.find_user(&email).await?.into_user() {
                 None => Vec::new(),
                 Some(user) => {
                     let query = if caps.list_user_sessions {

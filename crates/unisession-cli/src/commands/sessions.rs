@@ -43,8 +43,8 @@ pub async fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<Exit, CliError> 
                     Some(UserId::new(id.clone())),
                 )
             } else {
-                let email = args.user.as_deref().unwrap_or_default();
-                let Some(user) = provider.find_user(email).await? else {
+                let email = unisession::Email::parse(args.user.as_deref().unwrap_or_default())?;
+                let Some(user) = provider.find_user(&email).await?.into_user() else {
                     return Ok(Vec::new());
                 };
                 let caps = provider.capabilities();
