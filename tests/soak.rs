@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use unisession::Verification;
 use unisession::emulated::{self, EmulatedOptions};
-use unisession::emulator::{Emulator, EmulatorConfig, Fault, Faults, Person, ProviderKind};
+use unisession::emulator::{
+    Emulator, EmulatorConfig, Fault, Faults, Misleading, Person, ProviderKind,
+};
 use unisession::fleet::{OffboardOptions, ProviderOutcome, Subject};
 use unisession::http::RetryConfig;
 
@@ -186,4 +188,224 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
             .sum();
         assert_eq!(after, before, "{} was not to be touched", person.email);
     }
+}
+
+// ----- the misleading-server soak -----
+
+/// Who a subject of the misleading soak is.
+enum Kind<'a> {
+    /// A leaver, by email.
+    Email(&'a Person),
+    /// A leaver, by the right ids.
+    Ids(&'a Person),
+    /// Ids nobody has (a people file with typos).
+    Typo(usize),
+}
+
+fn typo_ids(n: usize) -> [(String, String); 3] {
+    [
+        (
+            "docspace".to_owned(),
+            format!("0bad0000-0000-4000-8000-{n:012}"),
+        ),
+        ("rocketchat".to_owned(), format!("TYPO{n:013}")),
+        ("slack".to_owned(), format!("U0TYPO{n:05}")),
+    ]
+}
+
+fn ids_of(person: &Person) -> [(&'static str, String); 3] {
+    [
+        ("docspace", person.docspace_id.clone()),
+        ("rocketchat", person.rocketchat_id.clone()),
+        ("slack", person.slack_id.clone()),
+    ]
+}
+
+/// 300 leavers across the three emulators while they mislead like real servers do:
+/// 15 % of lookups answered with the next person's record, success for user ids
+/// nobody has, listings that show revoked sessions for a while, and (for the last
+/// 20 leavers) a Rocket.Chat 7.x whose `users.list` ignores its filter. Against the
+/// emulators' ground truth: no pair reported done while the person keeps sessions,
+/// no bystander touched (a bystander follows every 15th person, so a trusted wrong
+/// answer would log one out), and every pair not done carries a cause to act on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_people_through_misleading_servers_without_a_false_success() {
+    const PEOPLE: usize = 320;
+    let misleading = Misleading::none()
+        .with_lookups_answering_other(0.15)
+        .with_success_for_unknown_users(true)
+        .with_stale_listings(Duration::from_millis(150));
+    let mut config = EmulatorConfig::new().users(PEOPLE).seed(43);
+    for provider in ProviderKind::ALL {
+        config = config.misleading(provider, misleading.clone());
+    }
+    let emulator = Emulator::start(config.log_capacity(0)).await.unwrap();
+    let options = EmulatedOptions::default().with_time_scale(1000.0);
+    let people: Vec<Person> = emulator.people()[1..].to_vec();
+    let bystanders: Vec<&Person> = people.iter().step_by(15).collect();
+    let leavers: Vec<&Person> = people
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 15 != 0)
+        .map(|(_, p)| p)
+        .take(300)
+        .collect();
+    let (main, unfiltered) = leavers.split_at(280);
+    let mut kinds: Vec<Kind> = main
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 10 == 0 {
+                Kind::Ids(p)
+            } else {
+                Kind::Email(p)
+            }
+        })
+        .collect();
+    kinds.extend((0..10).map(Kind::Typo));
+    let subject = |kind: &Kind| match kind {
+        Kind::Email(p) => Subject::email(&p.email),
+        Kind::Ids(p) => Subject::ids(ids_of(p)),
+        Kind::Typo(n) => Subject::ids(typo_ids(*n)),
+    };
+    let everyone_left = |person: &Person| -> usize {
+        ["docspace", "rocketchat", "slack"]
+            .iter()
+            .map(|provider| left(&emulator, provider, person))
+            .sum()
+    };
+    let before: Vec<usize> = bystanders.iter().map(|p| everyone_left(p)).collect();
+    let started = Instant::now();
+
+    let fleet = emulated::fleet(&emulator, &options)
+        .unwrap()
+        .build()
+        .unwrap();
+    let subjects: Vec<Subject> = kinds.iter().map(subject).collect();
+    let report = tokio::time::timeout(
+        Duration::from_secs(180),
+        fleet.offboard_many(
+            &subjects,
+            None,
+            &OffboardOptions::default().with_concurrency(8),
+        ),
+    )
+    .await
+    .expect("the soak finishes within 3 minutes")
+    .unwrap();
+    let mut reports = report.reports;
+
+    // Then a Rocket.Chat 7.x: `users.list` answers everybody whatever the query.
+    emulator
+        .rocketchat()
+        .unwrap()
+        .update_config(|c| c.version = (7, 5));
+    let fleet = emulated::fleet(&emulator, &options)
+        .unwrap()
+        .build()
+        .unwrap();
+    let late: Vec<Kind> = unfiltered.iter().map(|p| Kind::Email(p)).collect();
+    let subjects: Vec<Subject> = late.iter().map(subject).collect();
+    let late_report = fleet
+        .offboard_many(
+            &subjects,
+            None,
+            &OffboardOptions::default().with_concurrency(8),
+        )
+        .await
+        .unwrap();
+    reports.extend(late_report.reports);
+    kinds.extend(late);
+    let elapsed = started.elapsed();
+
+    let mut causes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut false_successes = Vec::new();
+    let mut done = 0;
+    for (kind, report) in kinds.iter().zip(&reports) {
+        for pair in &report.providers {
+            let person = match kind {
+                Kind::Email(p) | Kind::Ids(p) => *p,
+                Kind::Typo(_) => {
+                    // Nobody has these ids: every provider must say so, and only so.
+                    let ProviderOutcome::UserNotFound { evidence } = &pair.outcome else {
+                        panic!("a mistyped id in {}: {:?}", pair.provider, pair.outcome);
+                    };
+                    assert!(
+                        evidence.contains("TYPO") || evidence.contains("0bad0000"),
+                        "{evidence}"
+                    );
+                    *causes.entry("typo: user not found".to_owned()).or_default() += 1;
+                    continue;
+                }
+            };
+            if pair.outcome.is_done() {
+                done += 1;
+                if left(&emulator, &pair.provider, person) > 0 {
+                    false_successes.push((
+                        person.email.clone(),
+                        pair.provider.clone(),
+                        pair.outcome.clone(),
+                    ));
+                }
+                continue;
+            }
+            let cause = match &pair.outcome {
+                ProviderOutcome::Failed { error } => {
+                    assert!(!error.message.is_empty(), "a failure names its cause");
+                    format!("failed: {}", error.kind)
+                }
+                ProviderOutcome::Unsupported { reason } => {
+                    assert!(
+                        reason.contains("8.4"),
+                        "says what the server needs: {reason}"
+                    );
+                    "unsupported: lookup cannot prove absence".to_owned()
+                }
+                other => panic!(
+                    "{} {}: not done, without a cause: {other:?}",
+                    person.email, pair.provider
+                ),
+            };
+            *causes.entry(cause).or_default() += 1;
+        }
+    }
+    let touched: Vec<&str> = bystanders
+        .iter()
+        .zip(&before)
+        .filter(|(p, before)| everyone_left(p) != **before)
+        .map(|(p, _)| p.email.as_str())
+        .collect();
+    let pairs = reports.len() * 3;
+    eprintln!(
+        "misleading soak: {} subjects, {pairs} pairs in {elapsed:?}: {done} done, {} false successes, {} bystanders touched, not done by cause {causes:?}",
+        reports.len(),
+        false_successes.len(),
+        touched.len()
+    );
+    assert!(
+        false_successes.is_empty(),
+        "reported done, yet sessions remain: {false_successes:?}"
+    );
+    assert!(touched.is_empty(), "bystanders logged out: {touched:?}");
+    let mismatches = causes
+        .get("failed: answer for another person")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        mismatches > 0,
+        "the wrong answers were met and refused: {causes:?}"
+    );
+    assert!(
+        causes
+            .get("unsupported: lookup cannot prove absence")
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "the unfiltered Rocket.Chat lookup was met: {causes:?}"
+    );
+    assert_eq!(causes.get("typo: user not found").copied(), Some(30));
+    assert!(
+        done * 100 >= pairs * 70,
+        "most pairs still get done: {done} of {pairs}"
+    );
 }

@@ -26,8 +26,20 @@
 //!
 //! The older-server mode reproduces servers before v3.7.1: `logout/{id}` on another
 //! user's session without admin rights answers 200 `false` (not 403), closing an
-//! already-closed event answers `true` again, and `logoutall` needs an admin (who
-//! may not target another admin), with the message "Method not available".
+//! already-closed event answers `true` again, and `logoutall` needs a DocSpace admin
+//! or a People product admin ([`DocSpaceRole::PeopleAdmin`]), who may not target
+//! another DocSpace admin. The code's message there is "Method not available", but
+//! `CustomExceptionHandler` rewrites every `SecurityException`, so the wire says
+//! "Access denied" (DocSpace-server 836d3071 to e1c68b6a).
+//!
+//! `GET people/{userid}` (a GUID or a user name) answers 404 `ItemNotFoundException`
+//! for nobody, where `logoutall` answers 200 for any well-formed GUID (the "lost
+//! user"); existence is checked before visibility, and API-key scopes are not.
+//!
+//! The [`Misleading`](crate::Misleading) switches: `people/email` may answer another
+//! person, or (ignoring the filter) the first user. `logoutall` answers success for
+//! unknown ids in any case. Stale listings do not apply: the listing shows only the
+//! caller's own sessions, which no test revokes from elsewhere.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -29,8 +29,34 @@
 //! answers `totp-max-attempts`, and the next challenge emails a fresh code. The
 //! login hook runs the same check without the password fallback.
 //!
+//! Lookups, as the server's source has them (`apps/meteor/app/api/server/v1/users.ts`,
+//! `helpers/parseJsonQuery.ts`, `lib/server/functions/getFullUserData.ts`):
+//! * `users.info` takes exactly one key (`email` from 8.4) plus `fields` (accepted,
+//!   never applied) and `includeUserRooms`; somebody else's email, asked by a caller
+//!   without `view-full-other-user-info`, is "User not found." like nobody at all;
+//! * `users.list` validates nothing before 8.4 (an `email` there is ignored: everybody
+//!   comes back); `query` is honoured before 7.0 (minus keys on fields the caller may
+//!   not see, so a member's `emails.address` filter vanishes), ignored from 7.0 unless
+//!   `allow_unsafe_query`, refused once `query_removed`; `emails` only for privileged
+//!   callers; `count` is the number of items;
+//! * `users.logout` answers 200 for any id; a caller lacking `logout-other-user` gets
+//!   `logout_refusal_status` (403 in every release; 401 models a later helper);
+//! * `me` and `permissions.listAll` (every permission held by `admin`);
+//! * `sessions/list` items carry `current` only with `marks_current` (PR #40351);
+//! * the password fallback needs a local password (`admin_has_password`);
+//! * `login` takes `user` as a name, an address or `{username}`/`{email}`, and the
+//!   password in clear or as `{digest, algorithm: "sha-256"}`; a body with other keys
+//!   is no password login. Resume and OAuth logins are not emulated.
+//!
+//! The [`Misleading`](crate::Misleading) switches: `users.info?email=` and a filtered
+//! `users.list` that found one person may answer another; ignoring the filter,
+//! `users.info?email=` answers the first user and `users.list` everybody;
+//! `users.logout` answers success for unknown ids in any case; logged-out sessions
+//! stay in `sessions/list*` for `stale_listing_ms`.
+//!
 //! Simplified: the legacy `users.list?query=` (before 7.0) understands exact
-//! matches on `emails.address`, `username`, `_id` and `name` only.
+//! matches on `emails.address`, `username`, `_id` and `name` only; `sort` orders by
+//! `username`, `name`, `_id` (or nothing for other fields).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

@@ -28,6 +28,17 @@
 //!
 //! Not emulated: `session_invalidation_failed` and `admin_unauthorized` (no known
 //! trigger), and Tier bursts beyond the per-minute count.
+//!
+//! Also served: `users.info` (Tier 4, `user_not_found` for ids nobody has). Switches
+//! for what older documentation and tokens show: `expired_session_answer`
+//! (`invalidate` of an ended session answers `session_expired`, documented 2020–2024)
+//! and `lookup_refuses_org_token` (`enterprise_is_restricted`). The user objects of
+//! `users.lookupByEmail` and `users.info` carry the fields of the documented example,
+//! `is_restricted` and `is_ultra_restricted` among them.
+//!
+//! The [`Misleading`](crate::Misleading) switches: `users.lookupByEmail` may answer
+//! another person, or (ignoring the filter) the directory's first user; `reset` and
+//! `resetBulk` may answer `ok` for ids nobody has; ended sessions may stay in `list`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

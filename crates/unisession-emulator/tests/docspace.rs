@@ -12,7 +12,7 @@ use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap};
 use serde_json::{Value, json};
 use unisession_emulator::{
     DocSpaceConfig, DocSpaceCredentials, DocSpaceEmulator, DocSpaceRole, Emulator, EmulatorConfig,
-    Faults, ProviderKind,
+    Faults, Misleading, ProviderKind,
 };
 use unisession_testkit::{Provider, Request, Spec, nonconforming};
 
@@ -1732,4 +1732,67 @@ async fn the_date_departure_is_real_the_spec_wants_an_object() {
     let errors = spec.validate(schema, &body, &[]);
     assert!(!errors.is_empty());
     assert!(errors.iter().all(|e| e.contains(".date")), "{errors:?}");
+}
+
+// ----- GET people/{userid}, and the misleading switches -----
+
+#[tokio::test]
+async fn people_by_id_answers_a_guid_or_a_user_name_and_404_for_nobody() {
+    let portal = Portal::start().await;
+    let creds = portal.creds();
+    let by_guid = portal
+        .get(
+            &format!("api/2.0/people/{}", creds.member_id),
+            &portal.api_key(),
+        )
+        .await;
+    assert_eq!(by_guid.ok()["id"], json!(creds.member_id));
+    let user_name = by_guid.ok()["userName"].as_str().unwrap().to_owned();
+    let by_name = portal
+        .get(&format!("api/2.0/people/{user_name}"), &portal.api_key())
+        .await;
+    assert_eq!(by_name.ok()["id"], json!(creds.member_id));
+    // Never the "lost user" logoutall works on: an unknown GUID is 404.
+    portal
+        .get(
+            "api/2.0/people/aae1e103-bca5-9fa1-ba8c-42058b4abf28",
+            &portal.api_key(),
+        )
+        .await
+        .assert_error(404, "The user could not be found");
+    // Existence before visibility: an ordinary user gets 403 for a real person only.
+    let member = cookie(&creds.member_token);
+    portal
+        .get(&format!("api/2.0/people/{}", creds.admin_id), &member)
+        .await
+        .assert_error(403, "Access denied");
+    portal
+        .get(
+            "api/2.0/people/aae1e103-bca5-9fa1-ba8c-42058b4abf28",
+            &member,
+        )
+        .await
+        .assert_error(404, "The user could not be found");
+}
+
+#[tokio::test]
+async fn misleading_lookups_answer_another_person_and_logoutall_stays_200_for_nobody() {
+    let portal = Portal::start().await;
+    let creds = portal.creds().clone();
+    portal.ds().set_misleading(
+        Misleading::none().with_lookups_answering_with(Some(creds.admin_id.clone())),
+    );
+    let answer = portal
+        .by_email(&portal.member_email(), &portal.api_key())
+        .await;
+    assert_eq!(answer.ok()["id"], json!(creds.admin_id));
+    portal.ds().set_misleading(Misleading::none());
+    // logoutall answers 200 for a GUID nobody has, switch or not (the "lost user").
+    assert_eq!(
+        portal
+            .logout_all("aae1e103-bca5-9fa1-ba8c-42058b4abf28", &portal.api_key())
+            .await
+            .status,
+        200
+    );
 }

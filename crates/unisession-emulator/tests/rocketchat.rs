@@ -12,7 +12,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use unisession_emulator::{
-    Emulator, EmulatorConfig, Fault, Faults, Person, ProviderKind, RocketChatConfig,
+    Emulator, EmulatorConfig, Fault, Faults, Misleading, Person, ProviderKind, RocketChatConfig,
     RocketChatCredentials, RocketChatEmulator, TwoFactorMethod,
 };
 use unisession_testkit::{Provider, Request, Spec, nonconforming};
@@ -2568,4 +2568,391 @@ async fn accepted_requests_conform_to_the_spec_operations() {
         nonconforming(Spec::get(Provider::RocketChat), &[bad]).len(),
         1
     );
+}
+
+// ----- the vendor's own tests, replayed -----
+//
+// What Rocket.Chat's end-to-end API tests assert, for the routes the project uses:
+// `apps/meteor/tests/end-to-end/api/users.ts` (@ 78da2ffb, a 7.x file),
+// `miscellaneous.ts` (@ 0037f042) and `failed-login-attempts.ts` (@ 7dd56553). They
+// run with TEST_MODE (no 2FA) and without ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS,
+// so `fields` is accepted and ignored. Rooms are not emulated: the tests on
+// `includeUserRooms` are replayed for the parameter, not the rooms.
+
+async fn vendor_server() -> Server {
+    server_with(|c| {
+        c.version = (7, 5);
+        c.two_factor_enabled = false;
+    })
+    .await
+}
+
+/// users.ts `[/users.info]` "should return an error when the user does not exist".
+#[tokio::test]
+async fn vendor_users_info_of_an_invalid_username_is_400() {
+    let s = vendor_server().await;
+    let answer = s
+        .get("users.info")
+        .admin()
+        .q("username", "invalid-username")
+        .send()
+        .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.json["success"], json!(false));
+    assert!(answer.json["error"].is_string());
+}
+
+/// users.ts "should query information about a user by userId", and the `rooms`
+/// tests' parameters: `includeUserRooms=true` and `fields={"userRooms":1}` are
+/// accepted beside the lookup key.
+#[tokio::test]
+async fn vendor_users_info_by_user_id_with_its_optional_parameters() {
+    let s = vendor_server().await;
+    let member = s.member().clone();
+    for extra in [
+        None,
+        Some(("includeUserRooms", "true")),
+        Some(("fields", r#"{"userRooms":1}"#)),
+    ] {
+        let mut call = s
+            .get("users.info")
+            .admin()
+            .q("userId", &member.rocketchat_id);
+        if let Some((key, value)) = extra {
+            call = call.q(key, value);
+        }
+        let answer = call.send().await;
+        let user = &answer.ok()["user"];
+        assert_eq!(user["username"], json!(member.username), "{extra:?}");
+        assert_eq!(user["active"], json!(true));
+        assert!(user["name"].is_string());
+        assert!(user.get("e2e").is_none());
+    }
+}
+
+/// users.ts `[/users.list]` "should query all users in the system", "should sort
+/// for user statuses..." (`fields` and `sort`), "...by name" (a stray
+/// `name[$regex]` ignored before 8.4) and "should exclude inviteToken...".
+#[tokio::test]
+async fn vendor_users_list_with_fields_sort_and_stray_parameters() {
+    let s = vendor_server().await;
+    let all = s.get("users.list").admin().send().await;
+    let body = all.ok();
+    assert!(body["count"].is_u64() && body["total"].is_u64(), "{body}");
+    let sorted = s
+        .get("users.list")
+        .admin()
+        .q("fields", r#"{"username":1,"_id":1,"active":1,"status":1}"#)
+        .q("sort", r#"{"status":1}"#)
+        .send()
+        .await;
+    assert!(sorted.ok()["users"].is_array());
+    let stray = s
+        .get("users.list")
+        .admin()
+        .q("name[$regex]", "g")
+        .q("sort", r#"{"createdAt":-1}"#)
+        .send()
+        .await;
+    assert!(stray.ok()["total"].is_u64());
+    for caller in ["admin", "member"] {
+        let call = s
+            .get("users.list")
+            .q("fields", r#"{"inviteToken":1}"#)
+            .q("sort", r#"{"inviteToken":-1}"#)
+            .q("count", 100);
+        let call = if caller == "admin" {
+            call.admin()
+        } else {
+            call.member()
+        };
+        let answer = call.send().await;
+        let users = answer.ok()["users"].as_array().unwrap().clone();
+        assert!(
+            users.iter().all(|u| u.get("inviteToken").is_none()),
+            "{caller}"
+        );
+    }
+    // A sort that is not ±1 is refused.
+    let bad = s
+        .get("users.list")
+        .admin()
+        .q("sort", r#"{"status":2}"#)
+        .send()
+        .await;
+    bad.failed(400, "error-invalid-sort");
+}
+
+/// users.ts `[/users.logout]`: "should throw unauthorized error to user w/o
+/// logout-other-user permission" (403), "should logout other user" (200), "should
+/// logout the requester" (an empty body, 200).
+#[tokio::test]
+async fn vendor_users_logout_of_others_needs_the_permission_and_of_self_needs_none() {
+    let s = vendor_server().await;
+    let admin = s.admin().clone();
+    let refused = s
+        .post("users.logout")
+        .member()
+        .json(json!({"userId": admin.rocketchat_id}))
+        .send()
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert_eq!(
+        refused.json,
+        json!({"success": false, "error": "unauthorized"})
+    );
+    let other = s.emulator.people()[2].clone();
+    let answer = s
+        .post("users.logout")
+        .admin()
+        .json(json!({"userId": other.rocketchat_id}))
+        .send()
+        .await;
+    answer.ok();
+    let requester = s.post("users.logout").member().json(json!({})).send().await;
+    requester.ok();
+    assert!(
+        !s.rc()
+            .token_is_valid(&s.creds().member_user_id, &s.creds().member_token)
+    );
+}
+
+/// users.ts `[/users.removeOtherTokens]` "should invalidate all active sesions": two
+/// logins A and B; removeOtherTokens with B; then `me` with A is 401.
+#[tokio::test]
+async fn vendor_remove_other_tokens_leaves_only_the_callers_token() {
+    let s = vendor_server().await;
+    let member = s.member().clone();
+    let a = s.login(&member.username, &member.password, None).await;
+    let b = s.login(&member.username, &member.password, None).await;
+    let token = |answer: &Answer| {
+        answer.json["data"]["authToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (a, b) = (token(&a), token(&b));
+    s.post("users.removeOtherTokens")
+        .auth(&member.rocketchat_id, &b)
+        .send()
+        .await
+        .ok();
+    let me_a = s.get("me").auth(&member.rocketchat_id, &a).send().await;
+    assert_eq!(me_a.status, 401);
+    let me_b = s.get("me").auth(&member.rocketchat_id, &b).send().await;
+    me_b.ok();
+}
+
+/// miscellaneous.ts "/login (wrapper username)", "(wrapper email)", "by user",
+/// "by username"; and "/me".
+#[tokio::test]
+async fn vendor_login_forms_and_me() {
+    let s = vendor_server().await;
+    let admin = s.admin().clone();
+    for body in [
+        json!({"user": {"username": admin.username}, "password": admin.password}),
+        json!({"user": {"email": admin.email}, "password": admin.password}),
+        json!({"user": admin.email, "password": admin.password}),
+        json!({"username": admin.username, "password": admin.password}),
+    ] {
+        let answer = s.post("login").json(body.clone()).send().await;
+        assert_eq!(answer.status, 200, "{body}: {}", answer.text);
+        assert_eq!(answer.json["status"], json!("success"));
+        let data = &answer.json["data"];
+        assert!(
+            data["userId"].is_string() && data["authToken"].is_string() && data["me"].is_object()
+        );
+        let me = s
+            .get("me")
+            .auth(
+                data["userId"].as_str().unwrap(),
+                data["authToken"].as_str().unwrap(),
+            )
+            .send()
+            .await;
+        let me = me.ok();
+        for field in ["_id", "username", "active", "name"] {
+            assert!(me.get(field).is_some(), "{field}");
+        }
+        assert!(me["roles"].is_array());
+        assert_eq!(me["emails"][0]["address"], json!(admin.email));
+        assert!(me["settings"]["preferences"].is_object());
+        assert!(me.pointer("/services/password/bcrypt").is_none());
+    }
+    // A digest instead of the password (`{digest, algorithm: "sha-256"}`) works too.
+    let digest = hex::encode(Sha256::digest(admin.password.as_bytes()));
+    let answer = s
+        .post("login")
+        .json(
+            json!({"user": admin.username, "password": {"digest": digest, "algorithm": "sha-256"}}),
+        )
+        .send()
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+}
+
+/// failed-login-attempts.ts `shouldFailLoginWithUser`: a wrong password is 401 with
+/// `status: "error"` and `message: "Unauthorized"`; a body with keys beyond the
+/// compatibility form is no password login either.
+#[tokio::test]
+async fn vendor_a_failed_login_is_401_unauthorized() {
+    let s = vendor_server().await;
+    let member = s.member().clone();
+    let wrong = s
+        .login(
+            &member.username,
+            &format!("{}-incorrect", member.password),
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.json["status"], json!("error"));
+    assert_eq!(wrong.json["message"], json!("Unauthorized"));
+    let extra = s
+        .post("login")
+        .json(json!({"username": member.username, "password": member.password, "foo": 1}))
+        .send()
+        .await;
+    assert_eq!(extra.status, 401);
+}
+
+// ----- misleading switches and version switches -----
+
+#[tokio::test]
+async fn permissions_list_all_names_who_holds_view_full_other_user_info() {
+    let s = server().await;
+    let answer = s.get("permissions.listAll").member().send().await;
+    let body = answer.ok();
+    assert!(body["remove"].is_array());
+    let held = body["update"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["_id"] == json!("view-full-other-user-info"))
+        .expect("listed");
+    assert_eq!(held["roles"], json!(["admin"]));
+    assert_eq!(
+        s.get("me").member().send().await.ok()["roles"],
+        json!(["user"])
+    );
+}
+
+#[tokio::test]
+async fn sessions_list_carries_current_only_on_servers_that_mark_it() {
+    for marks in [true, false] {
+        let s = server_with(|c| c.marks_current = marks).await;
+        let own = s.get("sessions/list").admin().send().await;
+        let items = own.ok()["sessions"].as_array().unwrap().clone();
+        assert!(!items.is_empty());
+        assert_eq!(items.iter().all(|i| i.get("current").is_some()), marks);
+        assert!(items.iter().all(|i| marks || i.get("current").is_none()));
+    }
+}
+
+#[tokio::test]
+async fn the_password_fallback_needs_a_local_password() {
+    let s = server_with(|c| c.admin_has_password = false).await;
+    // No TOTP, no email 2FA and no password: the second-factor route passes.
+    let answer = s.get("sessions/list.all").admin().send().await;
+    answer.ok();
+    // With a password, the same call is challenged for it.
+    s.rc().update_config(|c| c.admin_has_password = true);
+    let challenged = s.get("sessions/list.all").admin().send().await;
+    assert_eq!(challenged.json["details"]["method"], json!("password"));
+}
+
+#[tokio::test]
+async fn users_logout_refusal_status_is_switchable_and_unknown_ids_answer_success() {
+    let s = server_with(|c| c.logout_refusal_status = 401).await;
+    let admin = s.admin().clone();
+    let refused = s
+        .post("users.logout")
+        .member()
+        .json(json!({"userId": admin.rocketchat_id}))
+        .send()
+        .await;
+    assert_eq!(
+        (refused.status, refused.json.clone()),
+        (401, json!({"success": false, "error": "unauthorized"}))
+    );
+    // Users.unsetLoginTokens is an updateOne: any id "has been logged out".
+    let ghost = s
+        .post("users.logout")
+        .admin()
+        .json(json!({"userId": "NoSuchUser0000000"}))
+        .send()
+        .await;
+    assert_eq!(
+        ghost.ok()["message"],
+        json!("User NoSuchUser0000000 has been logged out!")
+    );
+}
+
+#[tokio::test]
+async fn misleading_lookups_answer_another_person() {
+    let s = server().await;
+    let member = s.member().clone();
+    let other = s.emulator.people()[2].clone();
+    s.rc().set_misleading(
+        Misleading::none().with_lookups_answering_with(Some(other.rocketchat_id.clone())),
+    );
+    let answer = s
+        .get("users.info")
+        .admin()
+        .q("email", &member.email)
+        .send()
+        .await;
+    assert_eq!(answer.ok()["user"]["_id"], json!(other.rocketchat_id));
+    s.rc()
+        .set_misleading(Misleading::none().with_lookups_ignoring_filter(true));
+    let answer = s
+        .get("users.list")
+        .admin()
+        .q("email", &member.email)
+        .send()
+        .await;
+    assert_eq!(answer.ok()["total"], json!(s.emulator.people().len()));
+}
+
+#[tokio::test]
+async fn a_stale_listing_shows_logged_out_sessions_for_a_while() {
+    let s = server().await;
+    s.rc()
+        .set_misleading(Misleading::none().with_stale_listings(Duration::from_millis(300)));
+    let member = s.member().clone();
+    let before = s.rc().listed_sessions_of(&member.rocketchat_id).len();
+    assert!(before > 0);
+    s.post("users.logout")
+        .admin()
+        .json(json!({"userId": member.rocketchat_id}))
+        .send()
+        .await
+        .ok();
+    let listed = |answer: &Answer| {
+        answer.json["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["userId"] == json!(member.rocketchat_id))
+            .count()
+    };
+    let now = s
+        .get("sessions/list.all")
+        .admin_2fa()
+        .q("count", 100)
+        .send()
+        .await;
+    assert_eq!(listed(&now), before, "still listed");
+    assert!(
+        s.rc().live_sessions_of(&member.rocketchat_id).is_empty(),
+        "gone in truth"
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let later = s
+        .get("sessions/list.all")
+        .admin_2fa()
+        .q("count", 100)
+        .send()
+        .await;
+    assert_eq!(listed(&later), 0);
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use unisession_emulator::{
-    Emulator, EmulatorConfig, Fault, Faults, LoggedRequest, ProviderKind, SlackConfig,
+    Emulator, EmulatorConfig, Fault, Faults, LoggedRequest, Misleading, ProviderKind, SlackConfig,
     SlackEmulator,
 };
 use unisession_testkit::{Provider, Request, Spec, nonconforming};
@@ -2166,4 +2166,234 @@ async fn methods_the_spec_lacks_are_served_from_the_docs() {
         let answer = env.admin_call(method, args).await;
         assert_eq!(answer["ok"], json!(true), "{method}: {answer}");
     }
+}
+
+// ----- the vendor's own tests, replayed -----
+//
+// What slackapi/python-slack-sdk (integration_tests/web @ ae87985) and
+// slackapi/java-slack-sdk (test_with_remote_apis) assert against the real API, for
+// the methods the project uses. An emulator stricter or poorer than the server
+// hides client bugs.
+
+/// python-slack-sdk `test_admin_users.py` `TestWebClient.test_sync`:
+/// `admin_users_session_list()` with no arguments has `active_sessions`.
+#[tokio::test]
+async fn vendor_session_list_without_arguments_has_active_sessions() {
+    let env = Env::start().await;
+    let answer = env.admin_call(LIST, json!({})).await;
+    assert_ok(&answer);
+    assert!(answer["active_sessions"].is_array(), "{answer}");
+}
+
+/// java-slack-sdk `AdminApi_users_Test.usersSessionList`: `limit(5)`, then
+/// `limit(10).teamId(..).userId(..)`, neither with an error.
+#[tokio::test]
+async fn vendor_session_list_with_limit_and_with_team_and_user() {
+    let env = Env::start().await;
+    assert_ok(&env.admin_call(LIST, json!({"limit": 5})).await);
+    let answer = env
+        .admin_call(
+            LIST,
+            json!({"limit": 10, "team_id": env.slack().team_id(), "user_id": env.person(1)}),
+        )
+        .await;
+    assert_ok(&answer);
+}
+
+/// python-slack-sdk `test_admin_users_session.py` `test_reset`, `test_resetBulk`
+/// (a list) and `test_resetBulk_str` (`",".join(user_ids)`): no `error`.
+#[tokio::test]
+async fn vendor_reset_and_reset_bulk_with_a_list_or_a_comma_string() {
+    let env = Env::start().await;
+    let (a, b, c) = (env.person(1), env.person(2), env.person(3));
+    let answer = env
+        .form(RESET, Some(&env.admin()), &[("user_id", &a)])
+        .await;
+    assert!(answer.get("error").is_none(), "{answer}");
+    let list = serde_json::to_string(&[&b, &c]).unwrap();
+    let answer = env
+        .form(RESET_BULK, Some(&env.admin()), &[("user_ids", &list)])
+        .await;
+    assert!(answer.get("error").is_none(), "{answer}");
+    let joined = format!("{b},{c}");
+    let answer = env
+        .form(RESET_BULK, Some(&env.admin()), &[("user_ids", &joined)])
+        .await;
+    assert!(answer.get("error").is_none(), "{answer}");
+}
+
+/// python-slack-sdk `test_admin_users_session_settings.py`: getSettings has
+/// `session_settings`; setSettings with `duration=60*60*24*30` and clearSettings
+/// raise no error.
+#[tokio::test]
+async fn vendor_session_settings_get_set_clear() {
+    let env = Env::start().await;
+    let ids = serde_json::to_string(&[env.person(1), env.person(2)]).unwrap();
+    let got = env
+        .form(GET_SETTINGS, Some(&env.admin()), &[("user_ids", &ids)])
+        .await;
+    assert!(got["session_settings"].is_array(), "{got}");
+    let thirty_days = (60 * 60 * 24 * 30).to_string();
+    assert_ok(
+        &env.form(
+            SET_SETTINGS,
+            Some(&env.admin()),
+            &[("user_ids", &ids), ("duration", &thirty_days)],
+        )
+        .await,
+    );
+    assert_ok(
+        &env.form(CLEAR_SETTINGS, Some(&env.admin()), &[("user_ids", &ids)])
+            .await,
+    );
+}
+
+/// java-slack-sdk `AdminApi_users_Test.usersSessionInvalidate`: a session id that
+/// is not a number is `invalid_arguments`.
+#[tokio::test]
+async fn vendor_invalidate_with_a_non_numeric_session_is_invalid_arguments() {
+    let env = Env::start().await;
+    let answer = env
+        .form(
+            INVALIDATE,
+            Some(&env.admin()),
+            &[("user_id", &env.person(1)), ("session_id", "XXX")],
+        )
+        .await;
+    assert_error(&answer, "invalid_arguments");
+}
+
+/// java-slack-sdk `users_Test.lookupByEmailSupported_user`: the id looked up by a
+/// member's email is that member's; and the user object carries what a client needs
+/// to tell a guest from a member (`is_restricted`, `is_ultra_restricted`), as the
+/// method's documented example does.
+#[tokio::test]
+async fn vendor_lookup_returns_the_same_id_with_the_guest_flags() {
+    let env = Env::start().await;
+    let email = env.emulator.people()[2].email.clone();
+    let answer = env
+        .form(LOOKUP, Some(&env.admin()), &[("email", &email)])
+        .await;
+    assert_ok(&answer);
+    let user = &answer["user"];
+    assert_eq!(user["id"], json!(env.person(2)));
+    for flag in [
+        "is_restricted",
+        "is_ultra_restricted",
+        "is_bot",
+        "is_app_user",
+        "deleted",
+        "is_admin",
+        "is_owner",
+    ] {
+        assert!(user[flag].is_boolean(), "{flag}: {user}");
+    }
+    assert_eq!(user["profile"]["email"], json!(email));
+}
+
+// ----- misleading switches (off by default) -----
+
+#[tokio::test]
+async fn users_info_answers_a_user_by_id_or_user_not_found() {
+    let env = Env::start().await;
+    let answer = env
+        .form(
+            "users.info",
+            Some(&env.admin()),
+            &[("user", &env.person(1))],
+        )
+        .await;
+    assert_ok(&answer);
+    assert_eq!(answer["user"]["id"], json!(env.person(1)));
+    let answer = env
+        .form("users.info", Some(&env.admin()), &[("user", "U0NOBODY00")])
+        .await;
+    assert_error(&answer, "user_not_found");
+}
+
+#[tokio::test]
+async fn misleading_lookups_answer_another_person_or_ignore_the_filter() {
+    let env = Env::start().await;
+    let email = env.emulator.people()[2].email.clone();
+    env.slack()
+        .set_misleading(Misleading::none().with_lookups_answering_with(Some(env.person(4))));
+    let answer = env
+        .form(LOOKUP, Some(&env.admin()), &[("email", &email)])
+        .await;
+    assert_eq!(answer["user"]["id"], json!(env.person(4)));
+    env.slack()
+        .set_misleading(Misleading::none().with_lookups_ignoring_filter(true));
+    let answer = env
+        .form(
+            LOOKUP,
+            Some(&env.admin()),
+            &[("email", "nobody@corp.example")],
+        )
+        .await;
+    assert_eq!(
+        answer["user"]["id"],
+        json!(env.person(0)),
+        "the directory's first user"
+    );
+    // The control surface sets them too, and refuses a misspelled switch.
+    let client = &env.http;
+    let put = client
+        .put(env.control("misleading"))
+        .json(&json!({"success_for_unknown_user": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let answer = env
+        .form(RESET, Some(&env.admin()), &[("user_id", "U0NOBODY00")])
+        .await;
+    assert_ok(&answer);
+    let refused = client
+        .put(env.control("misleading"))
+        .json(&json!({"succes_for_unknown_user": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+}
+
+#[tokio::test]
+async fn a_stale_listing_shows_revoked_sessions_for_a_while() {
+    let env = Env::start().await;
+    env.slack()
+        .set_misleading(Misleading::none().with_stale_listings(Duration::from_millis(300)));
+    let user = env.person(1);
+    assert_ok(
+        &env.form(RESET, Some(&env.admin()), &[("user_id", &user)])
+            .await,
+    );
+    assert!(env.slack().sessions_of(&user).is_empty(), "gone in truth");
+    assert_eq!(env.listed_sessions_of(&user).await.len(), 3, "still listed");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(env.listed_sessions_of(&user).await.is_empty());
+}
+
+#[tokio::test]
+async fn session_expired_answer_for_an_ended_session_when_switched_on() {
+    let mut slack = SlackConfig::default();
+    slack.expired_session_answer = true;
+    let env = Env::with(EmulatorConfig::new().users(3).slack(slack)).await;
+    let user = env.person(1);
+    let session = env.slack().sessions_of(&user)[0].to_string();
+    let args = [("user_id", user.as_str()), ("session_id", session.as_str())];
+    assert_ok(&env.form(INVALIDATE, Some(&env.admin()), &args).await);
+    assert_error(
+        &env.form(INVALIDATE, Some(&env.admin()), &args).await,
+        "session_expired",
+    );
+    // An id never issued is still session_not_found.
+    assert_error(
+        &env.form(
+            INVALIDATE,
+            Some(&env.admin()),
+            &[("user_id", user.as_str()), ("session_id", "1")],
+        )
+        .await,
+        "session_not_found",
+    );
 }
