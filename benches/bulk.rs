@@ -129,7 +129,7 @@ async fn run(provider: &str, emulator: &EmulatorProcess, scale: f64) -> Figures 
             let endpoint = info.slack.clone().expect("started");
             let adapter = unisession::slack::SlackBuilder::new(endpoint.base_url.clone())
                 .with_token(SecretString::from(endpoint.token.clone()))
-                .with_time_scale(scale)
+                .with_transport(unisession::http::TransportOptions::new().with_time_scale(scale))
                 .build()
                 .expect("a valid Slack configuration");
             (endpoint, Arc::new(adapter))

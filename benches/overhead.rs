@@ -165,6 +165,16 @@ fn calls_per_revocation(provider: &str) -> u32 {
 }
 
 /// As fast as possible: pacing far above anything the loop can reach.
+/// The retry policy and concurrency of one run.
+fn transport(
+    retry: unisession::http::RetryConfig,
+    concurrency: usize,
+) -> unisession::http::TransportOptions {
+    unisession::http::TransportOptions::new()
+        .with_retry(retry)
+        .with_max_concurrency(concurrency)
+}
+
 fn unlimited() -> Rate {
     Rate::per_second(1_000_000_000).with_burst(1_000_000)
 }
@@ -176,8 +186,7 @@ fn adapter(provider: &str, endpoint: &Endpoint, concurrency: usize) -> Arc<dyn S
         "slack" => {
             let mut builder = unisession::slack::SlackBuilder::new(endpoint.base_url.clone())
                 .with_token(token)
-                .with_retry(retry)
-                .with_max_concurrency(concurrency);
+                .with_transport(transport(retry, concurrency));
             for tier in [
                 unisession::slack::Tier::Two,
                 unisession::slack::Tier::Three,
@@ -190,17 +199,15 @@ fn adapter(provider: &str, endpoint: &Endpoint, concurrency: usize) -> Arc<dyn S
         "rocketchat" => Arc::new(
             unisession::rocketchat::RocketChatBuilder::new(endpoint.base_url.clone())
                 .with_token(endpoint.user_id.clone(), token)
-                .with_retry(retry)
-                .with_max_concurrency(concurrency)
+                .with_transport(transport(retry, concurrency))
                 .build()
                 .expect("a valid Rocket.Chat configuration"),
         ),
         _ => Arc::new(
             unisession::docspace::DocSpaceBuilder::new(endpoint.base_url.clone())
                 .with_api_key(token)
-                .with_retry(retry)
+                .with_transport(transport(retry, concurrency))
                 .with_rate(unlimited())
-                .with_max_concurrency(concurrency)
                 .build()
                 .expect("a valid DocSpace configuration"),
         ),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use unisession_core::{Error, Result, SessionProvider};
 use unisession_emulator::Emulator;
-use unisession_http::RetryConfig;
+use unisession_http::{RetryConfig, Settings, TransportOptions};
 
 /// How to connect to the emulators.
 #[derive(Debug, Clone)]
@@ -42,42 +42,34 @@ impl EmulatedOptions {
     }
 }
 
-/// One provider per started emulator, named `docspace`, `rocketchat` and `slack`,
-/// each with the emulator's administrator credential: DocSpace's personal token (as
-/// the cookie), Rocket.Chat's personal access token (no 2FA, workspace scope) and
-/// Slack's org admin token.
+/// One provider per started emulator, named after its kind, built through the
+/// [registry](crate::registry) from what the emulator says its administrator connects
+/// with (DocSpace's personal token as the cookie, Rocket.Chat's personal access token
+/// in workspace scope, Slack's org admin token), the secrets handed over in memory.
 pub fn providers(
     emulator: &Emulator,
     options: &EmulatedOptions,
 ) -> Result<Vec<(String, Arc<dyn SessionProvider>)>> {
     let mut providers: Vec<(String, Arc<dyn SessionProvider>)> = Vec::new();
-    if let Some(ds) = emulator.docspace() {
-        let rate = unisession_http::Rate::per_minute(1500).scaled(0.95 * options.time_scale);
-        let provider = unisession_docspace::DocSpaceBuilder::new(ds.base_url())
-            .with_personal_token(SecretString::from(ds.credentials().admin_token.clone()))
+    for served in emulator.served() {
+        let connection = served.connection();
+        let kind = connection.kind.as_str();
+        let registered = crate::registry::find(kind).ok_or_else(|| {
+            Error::invalid_input(format!("no adapter is registered for kind {kind:?}"))
+        })?;
+        let transport = TransportOptions::new()
+            .with_name(kind)
             .with_retry(options.retry.clone())
-            .with_rate(rate)
-            .build()?;
-        providers.push(("docspace".to_owned(), Arc::new(provider)));
-    }
-    if let Some(rc) = emulator.rocketchat() {
-        let c = rc.credentials();
-        let provider = unisession_rocketchat::RocketChatBuilder::new(rc.base_url())
-            .with_token(
-                c.admin_user_id.clone(),
-                SecretString::from(c.admin_pat.clone()),
-            )
-            .with_retry(options.retry.clone())
-            .build()?;
-        providers.push(("rocketchat".to_owned(), Arc::new(provider)));
-    }
-    if let Some(slack) = emulator.slack() {
-        let provider = unisession_slack::SlackBuilder::new(slack.base_url())
-            .with_token(SecretString::from(slack.tokens().admin.clone()))
-            .with_time_scale(options.time_scale)
-            .with_retry(options.retry.clone())
-            .build()?;
-        providers.push(("slack".to_owned(), Arc::new(provider)));
+            .with_time_scale(options.time_scale);
+        let settings = connection.secrets.iter().fold(
+            Settings::new(connection.settings.clone(), ".", transport),
+            |settings, (key, secret)| {
+                settings.with_secret(*key, SecretString::from(secret.clone()))
+            },
+        );
+        let adapter = (registered.build)(&settings)
+            .map_err(|e| Error::invalid_input(e.to_string()).with_provider(kind))?;
+        providers.push((kind.to_owned(), adapter));
     }
     if providers.is_empty() {
         return Err(Error::invalid_input("no emulator was started"));

@@ -37,12 +37,18 @@ pub mod fleet;
 #[cfg(feature = "emulator")]
 pub mod emulated;
 
-/// The transport settings the adapters' builders take: retry policy and pacing
+/// The transport settings the adapters' builders take, and what adapters register
 /// (with any adapter feature).
 #[cfg(any(feature = "docspace", feature = "rocketchat", feature = "slack"))]
 pub mod http {
-    pub use unisession_http::{Rate, RetryConfig};
+    pub use unisession_http::{
+        Adapter, AdapterKind, COMMON_KEYS, ConfigError, Rate, RetryConfig, SECRET_KEYS, Settings,
+        TransportOptions,
+    };
 }
+
+#[cfg(any(feature = "docspace", feature = "rocketchat", feature = "slack"))]
+pub mod registry;
 
 /// The emulators (feature `emulator`).
 #[cfg(feature = "emulator")]

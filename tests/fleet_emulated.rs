@@ -208,7 +208,7 @@ async fn a_provider_down_and_one_refusing_are_failed_while_the_rest_is_done() {
         .unwrap();
     let down = unisession::slack::SlackBuilder::new(format!("http://127.0.0.1:{closed_port}/api/"))
         .with_token(SecretString::from("xoxp-1-2-3"))
-        .with_retry(retry)
+        .with_transport(unisession::http::TransportOptions::new().with_retry(retry))
         .build()
         .unwrap();
     let providers = emulated::providers(&emulator, &fast()).unwrap();

@@ -5,12 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use secrecy::SecretString;
 use toml::{Table, Value};
 use unisession::SessionProvider;
-use unisession::docspace::{DocSpaceBuilder, DocSpaceProvider};
-use unisession::rocketchat::{RocketChatBuilder, RocketChatProvider, Scope, UserRevocation};
-use unisession::slack::{SlackBuilder, SlackProvider};
+use unisession::http::{Adapter, COMMON_KEYS, SECRET_KEYS, Settings, TransportOptions};
+use unisession::registry;
 
 use crate::error::CliError;
 
@@ -24,36 +22,14 @@ pub struct Config {
 pub struct Configured {
     pub name: String,
     pub kind: &'static str,
-    pub handle: Handle,
+    pub adapter: Arc<dyn Adapter>,
 }
 
-/// The concrete adapter, for provider-specific calls such as a credential check.
-#[derive(Clone)]
-pub enum Handle {
-    DocSpace(Arc<DocSpaceProvider>),
-    RocketChat(Arc<RocketChatProvider>),
-    Slack(Arc<SlackProvider>),
-}
-
-impl Handle {
+impl Configured {
     pub fn provider(&self) -> Arc<dyn SessionProvider> {
-        match self {
-            Handle::DocSpace(p) => p.clone(),
-            Handle::RocketChat(p) => p.clone(),
-            Handle::Slack(p) => p.clone(),
-        }
+        self.adapter.clone()
     }
 }
-
-const SECRET_KEYS: &[&str] = &[
-    "token",
-    "password",
-    "api_key",
-    "secret",
-    "totp_secret",
-    "two_factor_password",
-    "client_secret",
-];
 
 /// The file to read: `--config`, else `UNISESSION_CONFIG` (clap fills both into
 /// `explicit`), else `unisession.toml` in the platform's configuration directory.
@@ -94,19 +70,6 @@ impl Section<'_> {
         ))
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>, CliError> {
-        match self.table.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-            Some(_) => Err(self.error(key, "must be a non-empty string, in quotes")),
-        }
-    }
-
-    fn required(&self, key: &str, what: &str) -> Result<String, CliError> {
-        self.string(key)?
-            .ok_or_else(|| self.error(key, format!("missing; set {key} = \"{what}\"")))
-    }
-
     fn boolean(&self, key: &str) -> Result<bool, CliError> {
         match self.table.get(key) {
             None => Ok(false),
@@ -131,7 +94,8 @@ impl Section<'_> {
         }
     }
 
-    fn check_keys(&self, allowed: &[&str]) -> Result<(), CliError> {
+    /// A secret written inline is refused, whatever the kind.
+    fn refuse_inline_secrets(&self) -> Result<(), CliError> {
         for key in self.table.keys() {
             if SECRET_KEYS.contains(&key.as_str()) {
                 return Err(self.error(
@@ -141,200 +105,51 @@ impl Section<'_> {
                     ),
                 ));
             }
-            if !allowed.contains(&key.as_str()) {
-                return Err(self.error(
-                    key,
-                    format!("unknown setting; this kind takes {}", allowed.join(", ")),
-                ));
-            }
         }
         Ok(())
     }
 
-    /// The secret named by `{key}_env` or `{key}_file`, if either is set.
-    fn secret(&self, key: &str) -> Result<Option<SecretString>, CliError> {
-        let env_key = format!("{key}_env");
-        let file_key = format!("{key}_file");
-        match (self.string(&env_key)?, self.string(&file_key)?) {
-            (Some(_), Some(_)) => Err(self.error(&env_key, format!("set {env_key} or {file_key}, not both"))),
-            (Some(variable), None) => match std::env::var(&variable) {
-                Ok(value) if !value.trim().is_empty() => Ok(Some(SecretString::from(value.trim().to_owned()))),
-                Ok(_) => Err(self.error(&env_key, format!("the environment variable {variable} is empty"))),
-                Err(_) => Err(self.error(&env_key, format!("the environment variable {variable} is not set; export it, or use {file_key}"))),
-            },
-            (None, Some(file)) => {
-                let path = resolve(self.file, &file);
-                match std::fs::read_to_string(&path) {
-                    Ok(value) if !value.trim().is_empty() => Ok(Some(SecretString::from(value.trim().to_owned()))),
-                    Ok(_) => Err(self.error(&file_key, format!("the file {} is empty", path.display()))),
-                    Err(e) => Err(self.error(&file_key, format!("cannot read {}: {e}", path.display()))),
-                }
+    /// Builds the instance through the registry: the common settings go to the
+    /// transport, the rest to the kind's own configuration.
+    fn build(&self) -> Result<(&'static str, Arc<dyn Adapter>), CliError> {
+        self.refuse_inline_secrets()?;
+        let kinds: Vec<&str> = registry::kinds().collect();
+        let kind = match self.table.get("kind") {
+            Some(Value::String(kind)) if !kind.trim().is_empty() => kind,
+            Some(_) => return Err(self.error("kind", "must be a non-empty string, in quotes")),
+            None => {
+                return Err(self.error(
+                    "kind",
+                    format!("missing; set kind = \"{}\"", kinds.join(" | ")),
+                ));
             }
-            (None, None) => Ok(None),
-        }
-    }
-
-    fn required_secret(&self, key: &str) -> Result<SecretString, CliError> {
-        self.secret(key)?
-            .ok_or_else(|| self.error("", format!("missing credential; set {key}_env = \"VARIABLE\" or {key}_file = \"/path/to/file\"")))
-    }
-}
-
-/// A path relative to the configuration file's directory.
-fn resolve(file: &Path, path: &str) -> PathBuf {
-    let path = PathBuf::from(path);
-    if path.is_absolute() {
-        path
-    } else {
-        file.parent().unwrap_or(Path::new(".")).join(path)
-    }
-}
-
-const COMMON: &[&str] = &["kind", "base_url", "allow_insecure_http", "time_scale"];
-
-fn build_error(section: &Section<'_>, error: unisession::Error) -> CliError {
-    section.error("", error.message())
-}
-
-fn slack(section: &Section<'_>, name: &str) -> Result<Handle, CliError> {
-    section.check_keys(&[COMMON, &["token_env", "token_file", "team_id"]].concat())?;
-    let mut builder = SlackBuilder::new(
-        section
-            .string("base_url")?
-            .unwrap_or_else(|| SlackProvider::DEFAULT_BASE_URL.to_owned()),
-    )
-    .with_name(name)
-    .with_token(section.required_secret("token")?)
-    .with_time_scale(section.time_scale()?)
-    .allow_insecure_http(section.boolean("allow_insecure_http")?);
-    if let Some(team) = section.string("team_id")? {
-        builder = builder.with_team_id(team);
-    }
-    Ok(Handle::Slack(Arc::new(
-        builder.build().map_err(|e| build_error(section, e))?,
-    )))
-}
-
-fn docspace(section: &Section<'_>, name: &str) -> Result<Handle, CliError> {
-    section.check_keys(
-        &[
-            COMMON,
-            &[
-                "auth",
-                "token_env",
-                "token_file",
-                "user",
-                "password_env",
-                "password_file",
-            ],
-        ]
-        .concat(),
-    )?;
-    let base = section.required("base_url", "https://portal.example.com/")?;
-    let rate = unisession_http::Rate::per_minute(1500).scaled(0.95 * section.time_scale()?);
-    let builder = DocSpaceBuilder::new(base)
-        .with_name(name)
-        .with_rate(rate)
-        .allow_insecure_http(section.boolean("allow_insecure_http")?);
-    let auth = section
-        .string("auth")?
-        .unwrap_or_else(|| "personal_token".to_owned());
-    let builder = match auth.as_str() {
-        "api_key" => builder.with_api_key(section.required_secret("token")?),
-        "personal_token" => builder.with_personal_token(section.required_secret("token")?),
-        "oauth" => builder.with_oauth_token(section.required_secret("token")?),
-        "login" => builder.with_login(
-            section.required("user", "admin@portal.example.com")?,
-            section.required_secret("password")?,
-        ),
-        "basic" => builder.with_basic(
-            section.required("user", "admin@portal.example.com")?,
-            section.required_secret("password")?,
-        ),
-        other => {
-            return Err(section.error(
-                "auth",
-                format!("{other:?} is not a DocSpace credential; use api_key, personal_token, login, basic or oauth"),
+        };
+        let Some(registered) = registry::find(kind) else {
+            return Err(self.error(
+                "kind",
+                format!("{kind:?} is not a provider kind; use {}", kinds.join(", ")),
             ));
-        }
-    };
-    Ok(Handle::DocSpace(Arc::new(
-        builder.build().map_err(|e| build_error(section, e))?,
-    )))
-}
-
-fn rocketchat(section: &Section<'_>, name: &str) -> Result<Handle, CliError> {
-    section.check_keys(
-        &[
-            COMMON,
-            &[
-                "user_id",
-                "token_env",
-                "token_file",
-                "user",
-                "password_env",
-                "password_file",
-                "scope",
-                "two_factor_password_env",
-                "two_factor_password_file",
-                "totp_secret_env",
-                "totp_secret_file",
-                "user_revocation",
-            ],
-        ]
-        .concat(),
-    )?;
-    let base = section.required("base_url", "https://chat.example.com/")?;
-    // Rocket.Chat is not paced by default (it spends the budget the server announces).
-    section.time_scale()?;
-    let mut builder = RocketChatBuilder::new(base)
-        .with_name(name)
-        .allow_insecure_http(section.boolean("allow_insecure_http")?);
-    builder = match (section.string("user_id")?, section.string("user")?) {
-        (Some(user_id), None) => builder.with_token(user_id, section.required_secret("token")?),
-        (None, Some(user)) => builder.with_login(user, section.required_secret("password")?),
-        (Some(_), Some(_)) => {
-            return Err(section.error(
-                "user",
-                "set user_id (with a token) or user (with a password), not both",
-            ));
-        }
-        (None, None) => {
-            return Err(section.error(
-                "",
-                "missing credential; set user_id and token_env, or user and password_env",
-            ));
-        }
-    };
-    builder = match section.string("scope")?.as_deref() {
-        None | Some("workspace") => builder.with_scope(Scope::Workspace),
-        Some("own") => builder.with_scope(Scope::Own),
-        Some(other) => {
-            return Err(section.error(
-                "scope",
-                format!("{other:?} is not a scope; use workspace or own"),
-            ));
-        }
-    };
-    builder = match section.string("user_revocation")?.as_deref() {
-        None | Some("all_tokens") => builder.with_user_revocation(UserRevocation::AllTokens),
-        Some("device_sessions") => builder.with_user_revocation(UserRevocation::DeviceSessions),
-        Some(other) => {
-            return Err(section.error(
-                "user_revocation",
-                format!("{other:?} is not a mode; use all_tokens or device_sessions"),
-            ));
-        }
-    };
-    if let Some(password) = section.secret("two_factor_password")? {
-        builder = builder.with_two_factor_password(password);
+        };
+        let transport = TransportOptions::new()
+            .with_name(self.name)
+            .allow_insecure_http(self.boolean("allow_insecure_http")?)
+            .with_time_scale(self.time_scale()?);
+        let values = self
+            .table
+            .iter()
+            .filter(|(key, _)| !COMMON_KEYS.contains(&key.as_str()))
+            .map(|(key, value)| {
+                serde_json::to_value(value)
+                    .map(|v| (key.clone(), v))
+                    .map_err(|e| self.error(key, e.to_string()))
+            })
+            .collect::<Result<serde_json::Map<_, _>, _>>()?;
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        let settings = Settings::new(values, dir, transport);
+        let adapter = (registered.build)(&settings)
+            .map_err(|e| self.error(e.key.as_deref().unwrap_or(""), &e.message))?;
+        Ok((registered.kind, adapter))
     }
-    if let Some(secret) = section.secret("totp_secret")? {
-        builder = builder.with_totp_secret(secret);
-    }
-    Ok(Handle::RocketChat(Arc::new(
-        builder.build().map_err(|e| build_error(section, e))?,
-    )))
 }
 
 /// Reads and validates the configuration and builds every provider. Nothing is sent.
@@ -390,23 +205,12 @@ pub fn load(path: &Path) -> Result<Config, CliError> {
             name,
             table,
         };
-        let kind = section.required("kind", "slack | docspace | rocketchat")?;
-        let (kind, handle) = match kind.as_str() {
-            "slack" => ("slack", slack(&section, name)?),
-            "docspace" => ("docspace", docspace(&section, name)?),
-            "rocketchat" => ("rocketchat", rocketchat(&section, name)?),
-            other => {
-                return Err(section.error(
-                    "kind",
-                    format!("{other:?} is not a provider kind; use slack, docspace or rocketchat"),
-                ));
-            }
-        };
+        let (kind, adapter) = section.build()?;
         seen.insert(name.clone(), kind);
         configured.push(Configured {
             name: name.clone(),
             kind,
-            handle,
+            adapter,
         });
     }
     Ok(Config {

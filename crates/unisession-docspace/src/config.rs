@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use unisession_core::{Error, Result};
-use unisession_http::{HttpClient, Rate, RetryConfig};
+use unisession_http::{AdapterDefaults, Rate, TransportOptions};
 
 use crate::DocSpaceProvider;
 
@@ -92,15 +92,21 @@ impl fmt::Debug for DocSpaceAuth {
 /// ```
 #[must_use]
 pub struct DocSpaceBuilder {
-    pub(crate) base_url: String,
-    pub(crate) auth: Vec<DocSpaceAuth>,
-    pub(crate) name: String,
-    pub(crate) retry: RetryConfig,
-    pub(crate) total_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    pub(crate) allow_insecure_http: bool,
-    pub(crate) max_concurrency: usize,
-    pub(crate) rate: Rate,
+    base_url: String,
+    auth: Vec<DocSpaceAuth>,
+    transport: TransportOptions,
+    rate: Option<Rate>,
+}
+
+/// The transport defaults of a DocSpace adapter: 180 s per call, and at most 15
+/// requests at once (the server runs at most 15 non-GET requests of a user at once).
+pub(crate) const DEFAULTS: AdapterDefaults = AdapterDefaults::new("docspace")
+    .with_total_timeout(Duration::from_secs(180))
+    .with_max_concurrency(15);
+
+/// The default pacing: 95 % of the 1500 requests a minute a user may send.
+pub fn default_rate() -> Rate {
+    Rate::per_minute(1500).scaled(0.95)
 }
 
 impl fmt::Debug for DocSpaceBuilder {
@@ -108,7 +114,7 @@ impl fmt::Debug for DocSpaceBuilder {
         f.debug_struct("DocSpaceBuilder")
             .field("base_url", &self.base_url)
             .field("auth", &self.auth)
-            .field("name", &self.name)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -119,15 +125,8 @@ impl DocSpaceBuilder {
         Self {
             base_url: base_url.into(),
             auth: Vec::new(),
-            name: "docspace".to_owned(),
-            retry: RetryConfig::default(),
-            total_timeout: Duration::from_secs(180),
-            request_timeout: Duration::from_secs(30),
-            allow_insecure_http: false,
-            // The server runs at most 15 non-GET requests of a user at once.
-            max_concurrency: 15,
-            // 1500 requests per minute per user, paced just under.
-            rate: Rate::per_minute(1500).scaled(0.95),
+            transport: TransportOptions::default(),
+            rate: None,
         }
     }
 
@@ -158,7 +157,7 @@ impl DocSpaceBuilder {
             builder = builder.with_basic(email, SecretString::from(password));
         }
         if let Some(name) = var("NAME") {
-            builder = builder.with_name(name);
+            builder.transport = builder.transport.with_name(name);
         }
         builder
     }
@@ -199,65 +198,39 @@ impl DocSpaceBuilder {
         self
     }
 
-    /// The instance name (default `docspace`).
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
+    /// The transport settings: name (default `docspace`), retries, timeouts (180 s a
+    /// call), concurrency (15, the server's write limit), time scale.
+    pub fn with_transport(mut self, transport: TransportOptions) -> Self {
+        self.transport = transport;
         self
     }
 
-    /// The retry policy.
-    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The time allowed for one call, retries included.
-    pub fn with_total_timeout(mut self, timeout: Duration) -> Self {
-        self.total_timeout = timeout;
-        self
-    }
-
-    /// The time allowed for one attempt.
-    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// Allows `http://` to a non-loopback host.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
-        self
-    }
-
-    /// The most requests in flight at once (default 15, the server's write limit).
-    pub fn with_max_concurrency(mut self, max: usize) -> Self {
-        self.max_concurrency = max;
-        self
-    }
-
-    /// Paces requests at `rate` (default 95 % of 1500 per minute).
+    /// Paces requests at `rate` (default [`default_rate`], run the transport's time
+    /// scale faster).
     pub fn with_rate(mut self, rate: Rate) -> Self {
-        self.rate = rate;
+        self.rate = Some(rate);
         self
     }
 
     /// Validates the configuration and builds the provider. Nothing is sent.
     pub fn build(mut self) -> Result<DocSpaceProvider> {
-        let invalid = |why: String| Error::invalid_input(why).with_provider(self.name.clone());
+        let name = self.transport.name_or(&DEFAULTS).to_owned();
+        let invalid = |why: String| Error::invalid_input(why).with_provider(name.clone());
         if self.base_url.trim().is_empty() {
             return Err(invalid(
                 "the DocSpace portal URL is required (new(base_url), or {PREFIX}BASE_URL)"
                     .to_owned(),
             ));
         }
-        let auth = match self.auth.len() {
-            0 => {
+        let auth = match (self.auth.pop(), self.auth.is_empty()) {
+            (None, _) => {
                 return Err(invalid(
                     "a credential is required: an API key, a personal token, a login, Basic or an OAuth token".to_owned(),
                 ));
             }
-            1 => self.auth.pop().expect("one"),
-            _ => {
+            (Some(auth), true) => auth,
+            (Some(last), false) => {
+                self.auth.push(last);
                 let modes: Vec<_> = self.auth.iter().map(DocSpaceAuth::mode).collect();
                 return Err(invalid(format!(
                     "configure exactly one credential, not {}",
@@ -302,15 +275,14 @@ impl DocSpaceBuilder {
                 }
             }
         }
-        let http = HttpClient::builder(self.base_url.clone())
-            .provider(self.name.clone())
-            .retry(self.retry.clone())
-            .total_timeout(self.total_timeout)
-            .request_timeout(self.request_timeout)
-            .allow_insecure_http(self.allow_insecure_http)
-            .max_concurrency(self.max_concurrency)
-            .pace(crate::provider::CLASS, self.rate)
+        let rate = self
+            .rate
+            .unwrap_or_else(|| self.transport.scaled(default_rate()));
+        let http = self
+            .transport
+            .client(&self.base_url, &DEFAULTS)?
+            .pace(crate::provider::CLASS, rate)
             .build()?;
-        Ok(DocSpaceProvider::from_parts(self.name, auth, http))
+        Ok(DocSpaceProvider::from_parts(name, auth, http))
     }
 }

@@ -49,7 +49,9 @@ mod config;
 pub mod decode;
 mod errors;
 mod provider;
+mod settings;
 mod wire;
 
-pub use config::{DocSpaceAuth, DocSpaceBuilder};
+pub use config::{DocSpaceAuth, DocSpaceBuilder, default_rate};
 pub use provider::DocSpaceProvider;
+pub use settings::{AuthMode, DocSpaceSettings, KIND};

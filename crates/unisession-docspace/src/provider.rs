@@ -273,6 +273,18 @@ impl DocSpaceProvider {
     }
 }
 
+/// `config check`: one page of the caller's own sessions.
+#[async_trait]
+impl unisession_http::Adapter for DocSpaceProvider {
+    async fn check_credential(&self) -> Result<String> {
+        let page = self.list_sessions(&ListQuery::new().with_limit(1)).await?;
+        Ok(format!(
+            "credential accepted ({} session(s) of its own on the first page)",
+            page.items.len()
+        ))
+    }
+}
+
 #[async_trait]
 impl SessionProvider for DocSpaceProvider {
     fn capabilities(&self) -> &Capabilities {

@@ -15,7 +15,7 @@ use unisession_emulator::dataset::{Dataset, DatasetConfig};
 use unisession_emulator::{
     DocSpaceEmulator, DocSpaceRole, Emulator, EmulatorConfig, Faults, Misleading, ProviderKind,
 };
-use unisession_http::RetryConfig;
+use unisession_http::{RetryConfig, TransportOptions};
 use unisession_testkit::{Provider, Request, Spec, nonconforming};
 
 async fn emulator(users: usize) -> Emulator {
@@ -36,7 +36,8 @@ fn fast_retry() -> RetryConfig {
 }
 
 fn base(ds: &DocSpaceEmulator) -> DocSpaceBuilder {
-    DocSpaceBuilder::new(ds.base_url()).with_retry(fast_retry())
+    DocSpaceBuilder::new(ds.base_url())
+        .with_transport(TransportOptions::new().with_retry(fast_retry()))
 }
 
 fn with_cookie(ds: &DocSpaceEmulator) -> DocSpaceProvider {
@@ -589,7 +590,7 @@ async fn rate_limits_and_proxy_errors_are_retried_and_garbage_is_a_decode_error(
             .with_server_errors(0.3),
     );
     let provider = base(ds)
-        .with_retry(fast_retry().with_max_retries(12))
+        .with_transport(TransportOptions::new().with_retry(fast_retry().with_max_retries(12)))
         .with_api_key(SecretString::from(ds.credentials().api_key.clone()))
         .build()
         .unwrap();

@@ -43,18 +43,22 @@
 //! ```
 #![warn(missing_docs)]
 
+mod adapter;
 mod client;
 mod known;
+mod options;
 mod pacing;
 mod retry;
 mod url_policy;
 
+pub use adapter::{Adapter, AdapterKind, COMMON_KEYS, ConfigError, SECRET_KEYS, Settings};
 pub use client::{
     HttpClient, HttpClientBuilder, RateLimitDetector, RequestBuilder, Response, RetryEvent,
     RetryHook, RetryReason, decode_json, decode_json_object,
 };
 pub use http::{HeaderMap, Method, StatusCode};
 pub use known::KnownUsers;
+pub use options::{AdapterDefaults, TransportOptions};
 pub use pacing::{Pacer, Rate};
 pub use retry::{RetryConfig, parse_rate_limit_reset, parse_retry_after, server_wait};
 pub use url_policy::{check_segment, is_loopback, same_origin, validate_base_url};

@@ -3,17 +3,17 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use unisession_core::{Error, Result};
-use unisession_http::{HttpClient, Rate, RetryConfig};
+use unisession_http::{AdapterDefaults, Rate, TransportOptions};
 
 use crate::RocketChatProvider;
 use crate::twofactor::{SecondFactors, TwoFactorChallenge, check_totp_secret};
 
-/// Whose sessions the adapter works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Whose sessions the adapter works on (`scope = "workspace" | "own"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Scope {
     /// Every user's sessions (`sessions/list.all`, `sessions/logout`): an administrator
@@ -24,8 +24,10 @@ pub enum Scope {
     Own,
 }
 
-/// How `revoke_user_sessions` ends a user's sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How `revoke_user_sessions` ends a user's sessions (`user_revocation =
+/// "all_tokens" | "device_sessions"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum UserRevocation {
     /// `users.logout`: every login token of the user, **personal access tokens
@@ -88,14 +90,12 @@ pub struct RocketChatBuilder {
     pub(crate) factors: SecondFactors,
     pub(crate) user_revocation: UserRevocation,
     pub(crate) precheck: bool,
-    pub(crate) name: String,
-    pub(crate) retry: RetryConfig,
-    pub(crate) total_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    pub(crate) allow_insecure_http: bool,
-    pub(crate) max_concurrency: usize,
-    pub(crate) rate: Option<Rate>,
+    transport: TransportOptions,
+    rate: Option<Rate>,
 }
+
+/// The transport defaults of a Rocket.Chat adapter.
+pub(crate) const DEFAULTS: AdapterDefaults = AdapterDefaults::new("rocketchat");
 
 impl fmt::Debug for RocketChatBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,7 +104,7 @@ impl fmt::Debug for RocketChatBuilder {
             .field("credentials", &self.credentials)
             .field("scope", &self.scope)
             .field("factors", &self.factors)
-            .field("name", &self.name)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -119,12 +119,7 @@ impl RocketChatBuilder {
             factors: SecondFactors::default(),
             user_revocation: UserRevocation::default(),
             precheck: true,
-            name: "rocketchat".to_owned(),
-            retry: RetryConfig::default(),
-            total_timeout: Duration::from_secs(300),
-            request_timeout: Duration::from_secs(30),
-            allow_insecure_http: false,
-            max_concurrency: 8,
+            transport: TransportOptions::default(),
             rate: None,
         }
     }
@@ -156,7 +151,7 @@ impl RocketChatBuilder {
             _ => {}
         }
         if let Some(name) = var("NAME") {
-            builder = builder.with_name(name);
+            builder.transport = builder.transport.with_name(name);
         }
         builder
     }
@@ -240,39 +235,10 @@ impl RocketChatBuilder {
         self
     }
 
-    /// The instance name (default `rocketchat`).
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// The retry policy.
-    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The time allowed for one call, retries included.
-    pub fn with_total_timeout(mut self, timeout: Duration) -> Self {
-        self.total_timeout = timeout;
-        self
-    }
-
-    /// The time allowed for one attempt.
-    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// Allows `http://` to a non-loopback host.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
-        self
-    }
-
-    /// The most requests in flight at once (default 8).
-    pub fn with_max_concurrency(mut self, max: usize) -> Self {
-        self.max_concurrency = max;
+    /// The transport settings: name (default `rocketchat`), retries, timeouts,
+    /// concurrency, time scale.
+    pub fn with_transport(mut self, transport: TransportOptions) -> Self {
+        self.transport = transport;
         self
     }
 
@@ -286,21 +252,22 @@ impl RocketChatBuilder {
 
     /// Validates the configuration and builds the provider. Nothing is sent.
     pub fn build(mut self) -> Result<RocketChatProvider> {
-        let invalid = |why: String| Error::invalid_input(why).with_provider(self.name.clone());
+        let name = self.transport.name_or(&DEFAULTS).to_owned();
+        let invalid = |why: String| Error::invalid_input(why).with_provider(name.clone());
         if self.base_url.trim().is_empty() {
             return Err(invalid(
                 "the Rocket.Chat server URL is required (new(base_url), or {PREFIX}BASE_URL)"
                     .to_owned(),
             ));
         }
-        let credential = match self.credentials.len() {
-            0 => {
+        let credential = match (self.credentials.pop(), self.credentials.is_empty()) {
+            (None, _) => {
                 return Err(invalid(
                     "a credential is required: a user id and token, or a login".to_owned(),
                 ));
             }
-            1 => self.credentials.pop().expect("one"),
-            _ => {
+            (Some(credential), true) => credential,
+            (Some(_), false) => {
                 return Err(invalid(
                     "configure exactly one credential: a token or a login, not both".to_owned(),
                 ));
@@ -329,15 +296,11 @@ impl RocketChatBuilder {
             }
         }
         if let Some(secret) = &self.factors.totp_secret {
-            check_totp_secret(secret).map_err(|e| e.with_provider(self.name.clone()))?;
+            check_totp_secret(secret).map_err(|e| e.with_provider(name.clone()))?;
         }
-        let mut http = HttpClient::builder(self.base_url.clone())
-            .provider(self.name.clone())
-            .retry(self.retry.clone())
-            .total_timeout(self.total_timeout)
-            .request_timeout(self.request_timeout)
-            .allow_insecure_http(self.allow_insecure_http)
-            .max_concurrency(self.max_concurrency)
+        let mut http = self
+            .transport
+            .client(&self.base_url, &DEFAULTS)?
             .follow_rate_limit_headers(true)
             // Servers before 0.75 answered rate limits with 400 `error-too-many-requests`.
             .rate_limit_detector(|status, _, body| {
@@ -347,6 +310,6 @@ impl RocketChatBuilder {
             http = http.pace(crate::provider::CLASS, rate);
         }
         let http = http.build()?;
-        Ok(RocketChatProvider::from_parts(self, credential, http))
+        Ok(RocketChatProvider::from_parts(name, self, credential, http))
     }
 }

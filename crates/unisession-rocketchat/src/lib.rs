@@ -104,9 +104,11 @@ mod config;
 pub mod decode;
 mod errors;
 mod provider;
+mod settings;
 mod twofactor;
 mod wire;
 
 pub use config::{RocketChatBuilder, Scope, UserRevocation};
 pub use provider::RocketChatProvider;
+pub use settings::{KIND, RocketChatSettings};
 pub use twofactor::{CodeCallback, TwoFactorChallenge, password_digest};

@@ -151,6 +151,7 @@ impl RocketChatProvider {
     }
 
     pub(crate) fn from_parts(
+        name: String,
         builder: RocketChatBuilder,
         credential: Credential,
         http: HttpClient,
@@ -181,7 +182,7 @@ impl RocketChatProvider {
             Credential::Login { .. } => None,
         };
         Self {
-            name: builder.name,
+            name,
             http,
             credential,
             session: tokio::sync::Mutex::new(session),
@@ -589,6 +590,18 @@ fn user_ref(user: wire::User, email: Option<&Email>) -> UserRef {
     found.name = user.name.or(user.username);
     found.active = user.active;
     found
+}
+
+/// `config check`: `users.info` of the caller, naming it.
+#[async_trait]
+impl unisession_http::Adapter for RocketChatProvider {
+    async fn check_credential(&self) -> Result<String> {
+        let me = self.whoami().await?;
+        Ok(format!(
+            "credential of {}",
+            me.name.or(me.email).unwrap_or_else(|| me.id.to_string())
+        ))
+    }
 }
 
 #[async_trait]

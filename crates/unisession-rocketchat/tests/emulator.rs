@@ -15,7 +15,7 @@ use unisession_emulator::{
     Emulator, EmulatorConfig, Faults, Misleading, ProviderKind, RocketChatConfig,
     RocketChatEmulator, TwoFactorMethod,
 };
-use unisession_http::RetryConfig;
+use unisession_http::{RetryConfig, TransportOptions};
 use unisession_rocketchat::{
     RocketChatBuilder, RocketChatProvider, Scope, UserRevocation, password_digest,
 };
@@ -54,7 +54,8 @@ fn fast_retry() -> RetryConfig {
 }
 
 fn base(rc: &RocketChatEmulator) -> RocketChatBuilder {
-    RocketChatBuilder::new(rc.base_url()).with_retry(fast_retry())
+    RocketChatBuilder::new(rc.base_url())
+        .with_transport(TransportOptions::new().with_retry(fast_retry()))
 }
 
 /// The administrator's resume token, answering the password method.
@@ -941,7 +942,7 @@ async fn a_login_that_meets_a_server_error_is_retried_and_never_called_a_refusal
                 c.admin_username.clone(),
                 SecretString::from(password.to_owned()),
             )
-            .with_retry(RetryConfig::none())
+            .with_transport(TransportOptions::new().with_retry(RetryConfig::none()))
             .build()
             .unwrap()
     };
@@ -996,7 +997,7 @@ async fn the_announced_rate_limit_budget_is_spent_without_drawing_429s() {
             rc.credentials().admin_user_id.clone(),
             SecretString::from(rc.credentials().admin_pat.clone()),
         )
-        .with_retry(RetryConfig::none())
+        .with_transport(TransportOptions::new().with_retry(RetryConfig::none()))
         .build()
         .unwrap();
     for person in &emulator.people()[1..] {
@@ -1060,7 +1061,7 @@ async fn server_faults_are_retried_and_truncated_answers_are_decode_errors() {
             rc.credentials().admin_user_id.clone(),
             SecretString::from(rc.credentials().admin_pat.clone()),
         )
-        .with_retry(fast_retry().with_max_retries(12))
+        .with_transport(TransportOptions::new().with_retry(fast_retry().with_max_retries(12)))
         .build()
         .unwrap();
     rc.set_faults(

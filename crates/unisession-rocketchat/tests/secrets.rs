@@ -25,7 +25,8 @@ fn base(rc: &RocketChatEmulator) -> RocketChatBuilder {
     let retry = RetryConfig::default()
         .with_max_retries(2)
         .with_initial_backoff(Duration::from_millis(5));
-    RocketChatBuilder::new(rc.base_url()).with_retry(retry)
+    RocketChatBuilder::new(rc.base_url())
+        .with_transport(unisession_http::TransportOptions::new().with_retry(retry))
 }
 
 #[tokio::test]

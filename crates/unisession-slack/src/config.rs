@@ -1,11 +1,10 @@
 //! [`SlackBuilder`]: configuration, validated before anything is sent.
 
 use std::fmt;
-use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use unisession_core::{Error, Result};
-use unisession_http::{HttpClient, Rate, RetryConfig};
+use unisession_http::{AdapterDefaults, Rate, TransportOptions};
 
 use crate::SlackProvider;
 
@@ -66,26 +65,32 @@ pub const DEFAULT_PACE: f64 = 0.95;
 ///
 /// let slack = SlackBuilder::new("https://slack.com/api/")
 ///     .with_token(SecretString::from("xoxp-1234-5678-abcd"))
-///     .with_name("slack:corp")
+///     .with_transport(unisession_http::TransportOptions::new().with_name("slack:corp"))
 ///     .build()
 ///     .expect("valid configuration");
 /// assert_eq!(slack.to_string(), "slack:corp");
 /// ```
 #[must_use]
 pub struct SlackBuilder {
-    pub(crate) base_url: String,
-    pub(crate) token: Option<SecretString>,
-    pub(crate) team_id: Option<String>,
+    base_url: String,
+    token: Option<SecretString>,
+    team_id: Option<String>,
+    transport: TransportOptions,
+    page_size: u32,
+    bulk_chunk: usize,
+    rates: Vec<(Tier, Rate)>,
+}
+
+/// The transport defaults of a Slack adapter.
+pub(crate) const DEFAULTS: AdapterDefaults = AdapterDefaults::new("slack");
+
+/// What [`SlackBuilder::build`] checked, handed to the provider.
+pub(crate) struct Parts {
     pub(crate) name: String,
-    pub(crate) retry: RetryConfig,
-    pub(crate) total_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    pub(crate) allow_insecure_http: bool,
-    pub(crate) max_concurrency: usize,
+    pub(crate) token: SecretString,
+    pub(crate) team_id: Option<String>,
     pub(crate) page_size: u32,
     pub(crate) bulk_chunk: usize,
-    pub(crate) rates: Vec<(Tier, Rate)>,
-    pub(crate) time_scale: f64,
 }
 
 impl fmt::Debug for SlackBuilder {
@@ -94,7 +99,7 @@ impl fmt::Debug for SlackBuilder {
             .field("base_url", &self.base_url)
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
             .field("team_id", &self.team_id)
-            .field("name", &self.name)
+            .field("transport", &self.transport)
             .field("page_size", &self.page_size)
             .field("bulk_chunk", &self.bulk_chunk)
             .finish_non_exhaustive()
@@ -114,16 +119,10 @@ impl SlackBuilder {
             base_url: base_url.into(),
             token: None,
             team_id: None,
-            name: "slack".to_owned(),
-            retry: RetryConfig::default(),
-            total_timeout: Duration::from_secs(300),
-            request_timeout: Duration::from_secs(30),
-            allow_insecure_http: false,
-            max_concurrency: 8,
+            transport: TransportOptions::default(),
             page_size: 200,
             bulk_chunk: 1000,
             rates: Vec::new(),
-            time_scale: 1.0,
         }
     }
 
@@ -146,7 +145,7 @@ impl SlackBuilder {
             builder = builder.with_team_id(team);
         }
         if let Some(name) = var("NAME") {
-            builder = builder.with_name(name);
+            builder.transport = builder.transport.with_name(name);
         }
         builder
     }
@@ -167,39 +166,9 @@ impl SlackBuilder {
         self
     }
 
-    /// The instance name shown in reports, errors and `Display` (default `slack`).
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// The retry policy.
-    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The time allowed for one call, retries included (default 300 s).
-    pub fn with_total_timeout(mut self, timeout: Duration) -> Self {
-        self.total_timeout = timeout;
-        self
-    }
-
-    /// The time allowed for one attempt (default 30 s).
-    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// Allows `http://` to a non-loopback host (the token then travels in clear text).
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
-        self
-    }
-
-    /// The most requests in flight at once (default 8).
-    pub fn with_max_concurrency(mut self, max: usize) -> Self {
-        self.max_concurrency = max;
+    /// The transport settings: name, retries, timeouts, concurrency, time scale.
+    pub fn with_transport(mut self, transport: TransportOptions) -> Self {
+        self.transport = transport;
         self
     }
 
@@ -223,17 +192,11 @@ impl SlackBuilder {
         self
     }
 
-    /// Runs the default pacing `scale` times faster, for emulators whose rate-limit
-    /// windows run faster than real time. Real Slack needs 1.0 (the default).
-    pub fn with_time_scale(mut self, scale: f64) -> Self {
-        self.time_scale = scale;
-        self
-    }
-
     /// Validates the configuration and builds the provider. Nothing is sent.
     pub fn build(self) -> Result<SlackProvider> {
-        let invalid = |why: String| Error::invalid_input(why).with_provider(self.name.clone());
-        let Some(token) = &self.token else {
+        let name = self.transport.name_or(&DEFAULTS).to_owned();
+        let invalid = |why: String| Error::invalid_input(why).with_provider(name.clone());
+        let Some(token) = self.token else {
             return Err(invalid(
                 "a Slack user token is required (with_token, or {PREFIX}TOKEN)".to_owned(),
             ));
@@ -274,35 +237,32 @@ impl SlackBuilder {
                 self.bulk_chunk
             )));
         }
-        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
-            return Err(invalid(
-                "the time scale must be a positive number".to_owned(),
-            ));
-        }
-        let mut http = HttpClient::builder(self.base_url.clone())
-            .provider(self.name.clone())
-            .retry(self.retry.clone())
-            .total_timeout(self.total_timeout)
-            .request_timeout(self.request_timeout)
-            .allow_insecure_http(self.allow_insecure_http)
-            .max_concurrency(self.max_concurrency);
+        let mut http = self.transport.client(&self.base_url, &DEFAULTS)?;
         for tier in TIERS {
             let rate = self
                 .rates
                 .iter()
                 .find(|(t, _)| *t == tier)
                 .map(|(_, r)| *r)
-                .unwrap_or_else(|| tier.default_rate().scaled(self.time_scale));
+                .unwrap_or_else(|| self.transport.scaled(tier.default_rate()));
             http = http.pace(tier.class(), rate);
         }
         let http = http.build()?;
-        Ok(SlackProvider::from_parts(self, http))
+        let parts = Parts {
+            name,
+            token,
+            team_id: self.team_id,
+            page_size: self.page_size,
+            bulk_chunk: self.bulk_chunk,
+        };
+        Ok(SlackProvider::from_parts(parts, http))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn default_pacing_stays_within_each_tier_in_any_minute() {

@@ -68,9 +68,11 @@ mod config;
 pub mod decode;
 mod errors;
 mod provider;
+mod settings;
 mod wire;
 
 pub use config::{DEFAULT_PACE, SlackBuilder, Tier};
 pub use provider::{
     Identity, SessionSettings, SessionSettingsReport, SlackProvider, UserSessionSettings,
 };
+pub use settings::{KIND, SlackSettings};

@@ -12,7 +12,7 @@ use unisession_core::{
 };
 use unisession_http::{HttpClient, KnownUsers, Method, Response, decode_json_object};
 
-use crate::config::{SlackBuilder, Tier};
+use crate::config::{Parts, SlackBuilder, Tier};
 use crate::errors::api_error;
 use crate::wire;
 
@@ -147,7 +147,7 @@ impl SlackProvider {
         SlackBuilder::default()
     }
 
-    pub(crate) fn from_parts(builder: SlackBuilder, http: HttpClient) -> Self {
+    pub(crate) fn from_parts(parts: Parts, http: HttpClient) -> Self {
         let mut capabilities = Capabilities::none();
         capabilities.list_all_sessions = true;
         capabilities.list_user_sessions = true;
@@ -157,15 +157,15 @@ impl SlackProvider {
         capabilities.revoke_user_sessions = true;
         capabilities.revoke_user_sessions_by_device = true;
         capabilities.find_user_by_email = true;
-        capabilities.bulk_revoke_users = Some(builder.bulk_chunk);
+        capabilities.bulk_revoke_users = Some(parts.bulk_chunk);
         capabilities.bulk_revocation_is_async = true;
         Self {
-            name: builder.name,
+            name: parts.name,
             http,
-            token: builder.token.expect("checked by build"),
-            team_id: builder.team_id,
-            page_size: builder.page_size,
-            bulk_chunk: builder.bulk_chunk,
+            token: parts.token,
+            team_id: parts.team_id,
+            page_size: parts.page_size,
+            bulk_chunk: parts.bulk_chunk,
             capabilities,
             known: KnownUsers::default(),
         }
@@ -445,6 +445,19 @@ impl SlackProvider {
             enterprise_id: auth.enterprise_id,
             url: auth.url,
         })
+    }
+}
+
+/// `config check`: `auth.test`, naming the token's user and organisation.
+#[async_trait]
+impl unisession_http::Adapter for SlackProvider {
+    async fn check_credential(&self) -> Result<String> {
+        let me = self.whoami().await?;
+        Ok(format!(
+            "token of {} in {}",
+            me.user.unwrap_or_default(),
+            me.team_id.unwrap_or_default()
+        ))
     }
 }
 

@@ -47,7 +47,12 @@ fn bad_team_ids_page_sizes_and_chunks_are_refused() {
     assert!(base().with_page_size(1001).build().is_err());
     assert!(base().with_bulk_chunk(0).build().is_err());
     assert!(base().with_bulk_chunk(1001).build().is_err());
-    assert!(base().with_time_scale(0.0).build().is_err());
+    assert!(
+        base()
+            .with_transport(unisession_http::TransportOptions::new().with_time_scale(0.0))
+            .build()
+            .is_err()
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use unisession_core::{
 use unisession_emulator::{
     Emulator, EmulatorConfig, Faults, Misleading, ProviderKind, SlackConfig, SlackEmulator,
 };
-use unisession_http::RetryConfig;
+use unisession_http::{RetryConfig, TransportOptions};
 use unisession_slack::{SessionSettings, SlackBuilder, SlackProvider};
 use unisession_testkit::{Provider, Request, Spec, nonconforming};
 
@@ -33,8 +33,13 @@ fn fast_retry() -> RetryConfig {
 fn builder(slack: &SlackEmulator, token: &str) -> SlackBuilder {
     SlackBuilder::new(slack.base_url())
         .with_token(SecretString::from(token.to_owned()))
-        .with_retry(fast_retry())
-        .with_time_scale(1000.0)
+        .with_transport(transport(fast_retry(), 1000.0))
+}
+
+fn transport(retry: RetryConfig, time_scale: f64) -> TransportOptions {
+    TransportOptions::new()
+        .with_retry(retry)
+        .with_time_scale(time_scale)
 }
 
 fn provider(slack: &SlackEmulator) -> SlackProvider {
@@ -614,7 +619,7 @@ async fn rate_limits_with_retry_after_are_waited_out() {
     let slack_emulator = emulator.slack().unwrap();
     slack_emulator.set_faults(Faults::none().with_rate_limits(0.5, Duration::from_millis(30)));
     let slack = builder(slack_emulator, &slack_emulator.tokens().admin)
-        .with_retry(fast_retry().with_max_retries(10))
+        .with_transport(transport(fast_retry().with_max_retries(10), 1000.0))
         .build()
         .unwrap();
     let sessions: Vec<_> = slack
@@ -662,7 +667,7 @@ async fn server_errors_and_dropped_connections_are_retried() {
     let slack_emulator = emulator.slack().unwrap();
     slack_emulator.set_faults(Faults::none().with_server_errors(0.3).with_drops(0.2));
     let slack = builder(slack_emulator, &slack_emulator.tokens().admin)
-        .with_retry(fast_retry().with_max_retries(12))
+        .with_transport(transport(fast_retry().with_max_retries(12), 1000.0))
         .build()
         .unwrap();
     let sessions: Vec<_> = slack
@@ -699,8 +704,7 @@ async fn pacing_keeps_a_bulk_run_under_the_enforced_tier() {
     let slack_emulator = emulator.slack().unwrap();
     slack_emulator.set_faults(Faults::none().with_enforced_limits(200.0));
     let slack = builder(slack_emulator, &slack_emulator.tokens().admin)
-        .with_time_scale(200.0)
-        .with_retry(RetryConfig::none())
+        .with_transport(transport(RetryConfig::none(), 200.0))
         .build()
         .unwrap();
     for person in &emulator.people()[1..] {

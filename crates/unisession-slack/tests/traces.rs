@@ -26,8 +26,11 @@ async fn no_token_appears_in_traces_errors_or_debug_output() {
     let build = |token: &str| {
         SlackBuilder::new(slack.base_url())
             .with_token(SecretString::from(token.to_owned()))
-            .with_time_scale(1000.0)
-            .with_retry(retry.clone())
+            .with_transport(
+                unisession_http::TransportOptions::new()
+                    .with_time_scale(1000.0)
+                    .with_retry(retry.clone()),
+            )
             .build()
             .unwrap()
     };

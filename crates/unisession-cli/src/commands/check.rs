@@ -1,10 +1,9 @@
 //! `unisession config check`.
 
 use serde::Serialize;
-use unisession::{ErrorKind, ListQuery};
+use unisession::ErrorKind;
 
 use super::Context;
-use crate::config::Handle;
 use crate::error::{CliError, Exit};
 use crate::output;
 
@@ -25,46 +24,13 @@ struct Output {
     providers: Vec<Checked>,
 }
 
-/// A harmless call per kind: Slack `auth.test`, Rocket.Chat `users.info` of the
-/// caller, DocSpace one page of the caller's own sessions.
-async fn check(handle: &Handle) -> unisession::Result<String> {
-    match handle {
-        Handle::Slack(slack) => {
-            let me = slack.whoami().await?;
-            Ok(format!(
-                "token of {} in {}",
-                me.user.unwrap_or_default(),
-                me.team_id.unwrap_or_default()
-            ))
-        }
-        Handle::RocketChat(rc) => {
-            let me = rc.whoami().await?;
-            Ok(format!(
-                "credential of {}",
-                me.name.or(me.email).unwrap_or_else(|| me.id.to_string())
-            ))
-        }
-        Handle::DocSpace(ds) => {
-            let page = unisession::SessionProvider::list_sessions(
-                ds.as_ref(),
-                &ListQuery::new().with_limit(1),
-            )
-            .await?;
-            Ok(format!(
-                "credential accepted ({} session(s) of its own on the first page)",
-                page.items.len()
-            ))
-        }
-    }
-}
-
 pub async fn run(ctx: &Context<'_>) -> Result<Exit, CliError> {
     let config = ctx.config()?;
     let results = futures::future::join_all(
         config
             .providers
             .iter()
-            .map(|p| async move { (p, check(&p.handle).await) }),
+            .map(|p| async move { (p, p.adapter.check_credential().await) }),
     )
     .await;
     let mut exit = Exit::Complete;

@@ -121,18 +121,20 @@ pub async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliError> {
     )?;
     let fleet = ctx.fleet(providers.clone())?;
     let subject = Subject::email(&person.email);
-    let mut emulators = BTreeMap::new();
-    if let Some(ds) = emulator.docspace() {
-        emulators.insert("docspace", ds.base_url());
-    }
-    if let Some(rc) = emulator.rocketchat() {
-        emulators.insert("rocketchat", rc.base_url());
-    }
-    if let Some(slack) = emulator.slack() {
-        emulators.insert("slack", slack.base_url());
-    }
+    let emulators: BTreeMap<&str, String> = emulator
+        .served()
+        .map(|served| (served.kind().as_str(), served.base_url()))
+        .collect();
     if !ctx.json() {
-        ctx.print("unisession demo: DocSpace, Rocket.Chat and Slack, emulated on 127.0.0.1 with seeded people");
+        let titles: Vec<&str> = emulator
+            .served()
+            .filter_map(|served| unisession::registry::find(served.kind().as_str()))
+            .map(|kind| kind.title)
+            .collect();
+        ctx.print(&format!(
+            "unisession demo: {}, emulated on 127.0.0.1 with seeded people",
+            and_list(&titles)
+        ));
         for (name, url) in &emulators {
             ctx.print(&format!("  {name:<11} {url}"));
         }
@@ -221,4 +223,13 @@ pub async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliError> {
         ctx.print(&format!("\n{NEXT}"));
     }
     Ok(report_exit(&[&report]))
+}
+
+/// `A, B and C`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }

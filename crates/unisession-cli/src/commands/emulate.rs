@@ -11,50 +11,49 @@ use crate::error::{CliError, Exit};
 /// Writes a configuration for the emulators, the credentials in files beside it.
 fn write_config(dir: &Path, emulator: &Emulator) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let secret = |name: &str, value: &str| -> std::io::Result<()> {
-        let path = dir.join(name);
-        std::fs::write(&path, value)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        }
-        Ok(())
-    };
-    let mut toml = String::from(
+    let mut text = String::from(
         "# Written by `unisession emulate`: the emulated providers and their test credentials.\n",
     );
-    if let Some(ds) = emulator.docspace() {
-        secret("docspace.token", &ds.credentials().admin_token)?;
-        toml += &format!(
-            "\n[providers.docspace]\nkind = \"docspace\"\nbase_url = \"{}\"\nauth = \"personal_token\"\ntoken_file = \"docspace.token\"\ntime_scale = 1000\n",
-            ds.base_url()
-        );
-    }
-    if let Some(rc) = emulator.rocketchat() {
-        secret("rocketchat.token", &rc.credentials().admin_pat)?;
-        toml += &format!(
-            "\n[providers.rocketchat]\nkind = \"rocketchat\"\nbase_url = \"{}\"\nuser_id = \"{}\"\ntoken_file = \"rocketchat.token\"\n",
-            rc.base_url(),
-            rc.credentials().admin_user_id
-        );
-    }
-    if let Some(slack) = emulator.slack() {
-        secret("slack.token", &slack.tokens().admin)?;
-        toml += &format!(
-            "\n[providers.slack]\nkind = \"slack\"\nbase_url = \"{}\"\ntoken_file = \"slack.token\"\n",
-            slack.base_url()
-        );
+    for served in emulator.served() {
+        let connection = served.connection();
+        let kind = connection.kind.as_str();
+        let mut table = toml::Table::new();
+        table.insert("kind".into(), kind.into());
+        for (key, value) in &connection.settings {
+            if let Some(text) = value.as_str() {
+                table.insert(key.clone(), text.into());
+            }
+        }
+        for (key, secret) in &connection.secrets {
+            let file = format!("{kind}.{key}");
+            let path = dir.join(&file);
+            std::fs::write(&path, secret)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            table.insert(format!("{key}_file"), file.into());
+        }
+        if connection.time_scale != 1.0 {
+            table.insert("time_scale".into(), connection.time_scale.into());
+        }
+        let mut providers = toml::Table::new();
+        providers.insert(kind.to_owned(), toml::Value::Table(table));
+        let mut document = toml::Table::new();
+        document.insert("providers".into(), toml::Value::Table(providers));
+        text += "\n";
+        text += &toml::to_string(&document).map_err(std::io::Error::other)?;
     }
     let path = dir.join("unisession.toml");
-    std::fs::write(&path, toml)?;
+    std::fs::write(&path, text)?;
     Ok(path)
 }
 
 pub async fn run(ctx: &Context<'_>, args: &EmulateArgs) -> Result<Exit, CliError> {
     let providers = match args.provider.as_str() {
         "all" => ProviderKind::ALL.to_vec(),
-        one => vec![one.parse().map_err(CliError::usage)?],
+        one => vec![one.parse::<ProviderKind>().map_err(CliError::usage)?],
     };
     let mut config = EmulatorConfig::new()
         .users(args.users)

@@ -51,7 +51,7 @@ impl Context<'_> {
             .providers
             .iter()
             .filter(|p| only.is_empty() || only.contains(&p.name))
-            .map(|p| (p.name.clone(), p.handle.provider()))
+            .map(|p| (p.name.clone(), p.provider()))
             .collect())
     }
 

@@ -10,12 +10,15 @@ use unisession_emulator::{
     TwoFactorMethod,
 };
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Which {
-    Docspace,
-    Rocketchat,
-    Slack,
-    All,
+/// The providers to run: `all`, or one by its kind name.
+#[derive(Clone, Debug)]
+struct Which(Vec<ProviderKind>);
+
+fn which(value: &str) -> Result<Which, String> {
+    match value {
+        "all" => Ok(Which(ProviderKind::ALL.to_vec())),
+        one => one.parse().map(|kind| Which(vec![kind])),
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -29,11 +32,11 @@ enum Method2fa {
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Which provider to run.
-    #[arg(long, value_enum, default_value = "all")]
+    /// Which provider to run: `all`, or a kind (`docspace`, `rocketchat`, `slack`).
+    #[arg(long, value_parser = which, default_value = "all")]
     provider: Which,
-    /// Port of the first provider; with `all`, DocSpace, Rocket.Chat and Slack take
-    /// PORT, PORT+1 and PORT+2. 0 picks free ports.
+    /// Port of the first provider; with `all`, the providers take PORT, PORT+1, …
+    /// in registration order. 0 picks free ports.
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// Address to bind.
@@ -86,12 +89,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let providers = match args.provider {
-        Which::Docspace => vec![ProviderKind::DocSpace],
-        Which::Rocketchat => vec![ProviderKind::RocketChat],
-        Which::Slack => vec![ProviderKind::Slack],
-        Which::All => ProviderKind::ALL.to_vec(),
-    };
+    let providers = args.provider.0.clone();
     let mut faults = Faults::none()
         .with_latency(Duration::from_millis(args.latency_ms))
         .with_server_errors(args.error_ratio)
