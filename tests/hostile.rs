@@ -153,16 +153,7 @@ async fn hostile_input() {
     let mut sent = 0;
     let mut round_trips = 0;
     for (provider, log) in logs {
-        let requests: Vec<Request> = log
-            .into_iter()
-            .map(|r| Request {
-                method: r.method,
-                path: r.path,
-                query: r.query,
-                headers: r.headers,
-                body: r.body,
-            })
-            .collect();
+        let requests: Vec<Request> = log.into_iter().map(Request::from).collect();
         sent += requests.len();
         let (problems, carried) =
             hostile::check_requests(provider, &requests, |field, value| match field {

@@ -281,16 +281,7 @@ async fn hostile_ids_and_emails_through_the_cli_are_refused_or_sent_intact() {
         (Provider::Slack, env.emulator.slack().unwrap().requests()),
     ];
     for (provider, log) in logs {
-        let requests: Vec<Request> = log
-            .into_iter()
-            .map(|r| Request {
-                method: r.method,
-                path: r.path,
-                query: r.query,
-                headers: r.headers,
-                body: r.body,
-            })
-            .collect();
+        let requests: Vec<Request> = log.into_iter().map(Request::from).collect();
         // The fleet keys people by email, trimmed and lower-cased.
         let (problems, _) =
             hostile::check_requests(provider, &requests, |field, value| match field {

@@ -659,17 +659,7 @@ async fn every_request_sent_matches_an_operation_of_the_spec() {
         .unwrap();
     login.revoke_other_sessions().await.unwrap();
     login.logout_all_change_password().await.unwrap();
-    let requests: Vec<Request> = ds
-        .requests()
-        .into_iter()
-        .map(|r| Request {
-            method: r.method,
-            path: r.path,
-            query: r.query,
-            headers: r.headers,
-            body: r.body,
-        })
-        .collect();
+    let requests: Vec<Request> = ds.requests().into_iter().map(Request::from).collect();
     let kinds: std::collections::BTreeSet<String> = requests
         .iter()
         .map(|r| {

@@ -1619,13 +1619,7 @@ async fn every_request_kind_conforms_to_its_spec_operation() {
         .ds()
         .requests()
         .into_iter()
-        .map(|r| Request {
-            method: r.method,
-            path: r.path,
-            query: r.query,
-            headers: r.headers,
-            body: r.body,
-        })
+        .map(Request::from)
         .collect();
     assert_eq!(requests.len(), 7);
     assert_eq!(nonconforming(spec, &requests), Vec::new());

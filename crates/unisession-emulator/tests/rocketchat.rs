@@ -2545,13 +2545,7 @@ async fn accepted_requests_conform_to_the_spec_operations() {
         .requests()
         .into_iter()
         .filter(|r| r.status < 400)
-        .map(|r| Request {
-            method: r.method,
-            path: r.path,
-            query: r.query,
-            headers: r.headers,
-            body: r.body,
-        })
+        .map(Request::from)
         .collect();
     assert_eq!(accepted.len(), 12);
     let problems = nonconforming(Spec::get(Provider::RocketChat), &accepted);

@@ -260,13 +260,7 @@ fn retry_after_secs(response: &reqwest::Response) -> f64 {
 }
 
 fn spec_request(logged: &LoggedRequest) -> Request {
-    Request {
-        method: logged.method.clone(),
-        path: logged.path.clone(),
-        query: logged.query.clone(),
-        headers: logged.headers.clone(),
-        body: logged.body.clone(),
-    }
+    logged.into()
 }
 
 // ----- authentication and the envelope (§1 "Token type…", §3.1, §3.3) -----

@@ -1130,17 +1130,7 @@ async fn every_request_sent_matches_an_operation_of_the_spec() {
         .find_user(&email("ghost@corp.example"))
         .await
         .unwrap();
-    let requests: Vec<Request> = rc
-        .requests()
-        .into_iter()
-        .map(|r| Request {
-            method: r.method,
-            path: r.path,
-            query: r.query,
-            headers: r.headers,
-            body: r.body,
-        })
-        .collect();
+    let requests: Vec<Request> = rc.requests().into_iter().map(Request::from).collect();
     let paths: std::collections::BTreeSet<&str> =
         requests.iter().map(|r| r.path.as_str()).collect();
     assert!(

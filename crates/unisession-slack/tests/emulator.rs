@@ -793,13 +793,7 @@ async fn invalidate_and_reset_requests_match_the_spec_where_it_still_describes_t
     let requests: Vec<Request> = slack_emulator
         .requests()
         .into_iter()
-        .map(|r| Request {
-            method: r.method,
-            path: r.path,
-            query: r.query,
-            headers: r.headers,
-            body: r.body,
-        })
+        .map(Request::from)
         .collect();
     let spec = Spec::get(Provider::Slack);
     // users.info (the existence check before a reset by id) goes as a POST form like

@@ -1,0 +1,181 @@
+//! The providers whose specs the tests hold: each registers its spec files and the
+//! operations the project uses, one entry in [`REGISTERED`].
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+/// A provider whose spec we hold, by name. Each has a constant (`Provider::Slack`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Provider(&'static str);
+
+/// Where a provider's spec lives and what the project uses of it.
+pub(crate) struct Registration {
+    /// The name, also the vendored excerpt's file name.
+    pub(crate) name: &'static str,
+    /// The official files, under the specs directory; several are merged.
+    pub(crate) files: &'static [&'static str],
+    /// The paths this project uses, which the vendored excerpt keeps.
+    pub(crate) used: &'static [&'static str],
+}
+
+/// One entry per provider.
+pub(crate) const REGISTERED: [Registration; 3] = [
+    Registration {
+        name: "docspace",
+        files: &["docspace/openapi.yaml"],
+        used: &[
+            "/api/2.0/security/activeconnections",
+            "/api/2.0/security/activeconnections/logout/{loginEventId}",
+            "/api/2.0/security/activeconnections/logoutall/{userId}",
+            "/api/2.0/security/activeconnections/logoutallchangepassword",
+            "/api/2.0/security/activeconnections/logoutallexceptthis",
+            "/api/2.0/people/email",
+            "/api/2.0/people/{userid}",
+            "/api/2.0/authentication",
+        ],
+    },
+    Registration {
+        name: "rocketchat",
+        files: &[
+            "rocketchat/settings.yaml",
+            "rocketchat/authentication.yaml",
+            "rocketchat/user-management.yaml",
+        ],
+        used: &[
+            "/api/v1/sessions/list",
+            "/api/v1/sessions/list.all",
+            "/api/v1/sessions/info",
+            "/api/v1/sessions/info.admin",
+            "/api/v1/sessions/logout.me",
+            "/api/v1/sessions/logout",
+            "/api/v1/users.logout",
+            "/api/v1/users.removeOtherTokens",
+            "/api/v1/users.info",
+            "/api/v1/users.list",
+            "/api/v1/me",
+            "/api/v1/permissions.listAll",
+            "/api/v1/login",
+            "/api/v1/logout",
+        ],
+    },
+    Registration {
+        name: "slack",
+        files: &["slack/slack_web_openapi_v2.json"],
+        used: &[
+            "/admin.users.session.invalidate",
+            "/admin.users.session.reset",
+            "/users.lookupByEmail",
+            "/users.info",
+            "/auth.test",
+        ],
+    },
+];
+
+#[allow(non_upper_case_globals)]
+impl Provider {
+    /// ONLYOFFICE DocSpace (`docspace/openapi.yaml`, v3.7.0).
+    pub const DocSpace: Provider = Provider("docspace");
+    /// Rocket.Chat (`rocketchat/*.yaml`, merged).
+    pub const RocketChat: Provider = Provider("rocketchat");
+    /// Slack (`slack/slack_web_openapi_v2.json`, Swagger 2.0, base path `/api`).
+    pub const Slack: Provider = Provider("slack");
+
+    /// Every registered provider.
+    pub fn all() -> impl Iterator<Item = Provider> {
+        REGISTERED.iter().map(|r| Provider(r.name))
+    }
+
+    pub(crate) fn index(self) -> usize {
+        REGISTERED
+            .iter()
+            .position(|r| r.name == self.0)
+            .unwrap_or_else(|| panic!("{} is not a registered provider", self.0))
+    }
+
+    pub(crate) fn registration(self) -> &'static Registration {
+        &REGISTERED[self.index()]
+    }
+
+    /// The provider's name.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// The paths this project uses, which the vendored excerpt keeps.
+    pub fn used_paths(self) -> &'static [&'static str] {
+        self.registration().used
+    }
+
+    /// The official spec, its files merged, from the specs directory `dir`.
+    pub(crate) fn load_official(self, dir: &Path) -> Value {
+        let mut doc = json!({});
+        for file in self.registration().files {
+            merge_into(&mut doc, read(&dir.join(file)));
+        }
+        doc
+    }
+}
+
+fn read(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    if path.extension().is_some_and(|e| e == "json") {
+        return serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+    }
+    let value: serde_norway::Value =
+        serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+    yaml_to_json(value)
+}
+
+fn yaml_to_json(value: serde_norway::Value) -> Value {
+    match value {
+        serde_norway::Value::Null => Value::Null,
+        serde_norway::Value::Bool(b) => Value::Bool(b),
+        serde_norway::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                json!(i)
+            } else if let Some(u) = n.as_u64() {
+                json!(u)
+            } else {
+                json!(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        serde_norway::Value::String(s) => Value::String(s),
+        serde_norway::Value::Sequence(items) => {
+            Value::Array(items.into_iter().map(yaml_to_json).collect())
+        }
+        serde_norway::Value::Mapping(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        serde_norway::Value::String(s) => s,
+                        other => serde_norway::to_string(&other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_owned(),
+                    };
+                    (key, yaml_to_json(v))
+                })
+                .collect(),
+        ),
+        serde_norway::Value::Tagged(tagged) => yaml_to_json(tagged.value),
+    }
+}
+
+fn merge_into(target: &mut Value, other: Value) {
+    if let (Value::Object(target), Value::Object(other)) = (target, other) {
+        for (key, value) in other {
+            match target.get_mut(&key) {
+                Some(existing @ Value::Object(_)) if value.is_object() => {
+                    merge_into(existing, value)
+                }
+                Some(_) => {}
+                None => {
+                    target.insert(key, value);
+                }
+            }
+        }
+    }
+}
