@@ -12,6 +12,105 @@ use unisession_core::{SessionId, UserId};
 
 use super::ErrorSummary;
 
+/// What an audited action was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditOperation {
+    /// A lookup by email.
+    FindUser,
+    /// A listing of the person's sessions (the plan).
+    ListSessions,
+    /// A user-wide revocation.
+    RevokeUserSessions,
+    /// A native bulk revocation.
+    RevokeUsersSessions,
+    /// One session revoked.
+    RevokeSession,
+    /// A fresh listing to verify.
+    Verify,
+}
+
+/// What an audited action gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditOutcome {
+    /// The lookup found the person.
+    Found,
+    /// The provider said nobody has the email or id (see `evidence`).
+    NotFound,
+    /// The provider cannot do it.
+    Unsupported,
+    /// It failed (see `error`).
+    Failed,
+    /// Sessions were listed.
+    Listed,
+    /// Sessions were revoked.
+    Revoked,
+    /// The person had none to revoke.
+    NothingToRevoke,
+    /// The session was already gone.
+    AlreadyGone,
+    /// The provider queued the work.
+    Queued,
+    /// The bulk call answered (each person's outcome follows in its own record).
+    Answered,
+    /// The listing shows none of the person's sessions.
+    Verified,
+    /// The listing still shows sessions.
+    StillActive,
+    /// Nothing could be verified.
+    Unverifiable,
+    /// The listing of everyone gave way to one listing per person.
+    PerPerson,
+}
+
+macro_rules! names {
+    ($type:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $type {
+            /// The snake_case name, as the JSON Lines carry it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+names!(AuditOperation {
+    FindUser => "find_user",
+    ListSessions => "list_sessions",
+    RevokeUserSessions => "revoke_user_sessions",
+    RevokeUsersSessions => "revoke_users_sessions",
+    RevokeSession => "revoke_session",
+    Verify => "verify",
+});
+
+names!(AuditOutcome {
+    Found => "found",
+    NotFound => "not_found",
+    Unsupported => "unsupported",
+    Failed => "failed",
+    Listed => "listed",
+    Revoked => "revoked",
+    NothingToRevoke => "nothing_to_revoke",
+    AlreadyGone => "already_gone",
+    Queued => "queued",
+    Answered => "answered",
+    Verified => "verified",
+    StillActive => "still_active",
+    Unverifiable => "unverifiable",
+    PerPerson => "per_person",
+});
+
 /// One action taken against one provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -20,9 +119,8 @@ pub struct AuditRecord {
     pub time: DateTime<Utc>,
     /// The provider instance.
     pub provider: String,
-    /// The action: `find_user`, `revoke_user_sessions`, `revoke_users_sessions`,
-    /// `revoke_session`, `list_sessions` or `verify`.
-    pub operation: String,
+    /// The action.
+    pub operation: AuditOperation,
     /// The person (email or ids).
     pub subject: String,
     /// The person's id in the provider, where resolved.
@@ -31,9 +129,8 @@ pub struct AuditRecord {
     /// Fingerprints of the sessions acted on ([`fingerprint`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sessions: Vec<String>,
-    /// What the action gave (`revoked`, `already_gone`, `queued`, `found`, `not_found`,
-    /// `verified`, `still_active`, `failed`…).
-    pub outcome: String,
+    /// What the action gave.
+    pub outcome: AuditOutcome,
     /// The error, for a failed action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorSummary>,
@@ -47,18 +144,18 @@ pub struct AuditRecord {
 impl AuditRecord {
     pub(crate) fn new(
         provider: &str,
-        operation: &str,
+        operation: AuditOperation,
         subject: &str,
-        outcome: impl Into<String>,
+        outcome: AuditOutcome,
     ) -> Self {
         Self {
             time: Utc::now(),
             provider: provider.to_owned(),
-            operation: operation.to_owned(),
+            operation,
             subject: subject.to_owned(),
             user: None,
             sessions: Vec::new(),
-            outcome: outcome.into(),
+            outcome,
             error: None,
             evidence: None,
             retries: 0,

@@ -9,12 +9,14 @@ use chrono::Utc;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use unisession_core::telemetry::track_retries;
-use unisession_core::{Revocation, UserId};
+use unisession_core::{Revocation, UserId, Verification};
 
 use super::journal::{Journal, JournalError};
 use super::{
     AuditRecord, Entry, Fleet, ProviderOutcome, ProviderReport, Report, Resolved, Subject, Summary,
     failed, outcome_of, report, revocation_name,
+};
+use super::audit::{AuditOperation, AuditOutcome
 };
 
 /// What a many-person run reports as it goes.
@@ -212,16 +214,15 @@ impl Run<'_> {
                 .unwrap_or_else(|_| Err(fleet.past_deadline(entry, "the bulk revocation")))
             })
             .await;
-            let mut record = AuditRecord::new(
+            let record = AuditRecord::new(
                 &entry.name,
-                "revoke_users_sessions",
+                AuditOperation::RevokeUsersSessions,
                 &format!("{} people", users.len()),
-                "",
+                match &result {
+                    Ok(_) => AuditOutcome::Answered,
+                    Err(_) => AuditOutcome::Failed,
+                },
             );
-            record.outcome = match &result {
-                Ok(results) => format!("{} answered", results.len()),
-                Err(_) => "failed".to_owned(),
-            };
             fleet.audit(record, None, result.as_ref().err(), retries);
             let mut per_user: BTreeMap<UserId, Result<Revocation, unisession_core::Error>> =
                 BTreeMap::new();
@@ -242,9 +243,9 @@ impl Run<'_> {
                     });
                     let record = AuditRecord::new(
                         &entry.name,
-                        "revoke_users_sessions",
+                        AuditOperation::RevokeUsersSessions,
                         &subject.key(),
-                        outcome.as_ref().map_or("failed", revocation_name),
+                        outcome.as_ref().map_or(AuditOutcome::Failed, revocation_name),
                     );
                     fleet.audit(record, Some(user), outcome.as_ref().err(), 0);
                     outcome
@@ -273,9 +274,9 @@ impl Run<'_> {
                     }
                     Err(e) => (failed(&e), 0),
                     Ok(revocation) => {
-                        let (verification, retries) = verified
-                            .remove(user)
-                            .expect("every revoked user is verified");
+                        let (verification, retries) = verified.remove(user).unwrap_or_else(|| {
+                            (Verification::unverifiable("no verification was recorded"), 0)
+                        });
                         (outcome_of(revocation, verification), retries)
                     }
                 };
@@ -367,7 +368,17 @@ impl Fleet {
                             .get(&(key.clone(), entry.name.clone()))
                             .or_else(|| journal.as_ref().and_then(|j| j.done(&key, &entry.name)))
                             .cloned()
-                            .expect("every pair is run or journaled")
+                            // Never lost, never counted done: a pair without a record fails.
+                            .unwrap_or_else(|| ProviderReport {
+                                provider: entry.name.clone(),
+                                user: None,
+                                outcome: failed(&unisession_core::Error::new(
+                                    unisession_core::ErrorKind::Provider,
+                                    "the run recorded no outcome for this pair",
+                                )),
+                                retries: 0,
+                                elapsed_ms: 0,
+                            })
                     })
                     .collect();
                 let report = Report::new(key, started_at, providers);

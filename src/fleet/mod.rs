@@ -58,7 +58,7 @@ use unisession_core::{
     DeviceScope, Error, ErrorKind, Result, Revocation, SessionProvider, UserId, Verification,
 };
 
-pub use audit::{AuditRecord, fingerprint};
+pub use audit::{AuditOperation, AuditOutcome, AuditRecord, fingerprint};
 pub use builder::FleetBuilder;
 pub use journal::JournalError;
 pub use many::{ManyReport, OffboardOptions, Progress, ProgressFn};
@@ -243,13 +243,13 @@ impl Fleet {
     }
 }
 
-fn revocation_name(revocation: &Revocation) -> &'static str {
+fn revocation_name(revocation: &Revocation) -> AuditOutcome {
     match revocation {
-        Revocation::Revoked { count: Some(0) } => "nothing_to_revoke",
-        Revocation::Revoked { .. } => "revoked",
-        Revocation::AlreadyGone => "already_gone",
-        Revocation::Queued => "queued",
-        _ => "other",
+        Revocation::Revoked { count: Some(0) } => AuditOutcome::NothingToRevoke,
+        Revocation::Revoked { .. } => AuditOutcome::Revoked,
+        Revocation::AlreadyGone => AuditOutcome::AlreadyGone,
+        Revocation::Queued => AuditOutcome::Queued,
+        _ => AuditOutcome::Revoked,
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Fleet::plan`]: the dry run.
 use unisession_core::{DeviceScope, Error, ErrorKind, UserRef};
 
+use super::audit::{AuditOperation, AuditOutcome};
 use super::{
     AuditRecord, Entry, ErrorSummary, Fleet, Plan, ProviderPlan, Resolution, Resolved, Subject,
     fingerprint,
@@ -67,7 +68,7 @@ impl Fleet {
         };
         match tokio::time::timeout(self.deadline, self.user_sessions(provider, &user)).await {
             Ok(Some(Ok(sessions))) => {
-                let mut record = AuditRecord::new(&entry.name, "list_sessions", &subject.key(), "listed");
+                let mut record = AuditRecord::new(&entry.name, AuditOperation::ListSessions, &subject.key(), AuditOutcome::Listed);
                 record.sessions = sessions.iter().map(|s| fingerprint(&s.id)).collect();
                 self.audit(record, Some(&user), None, 0);
                 plan.sessions = Some(sessions);

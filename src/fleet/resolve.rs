@@ -4,6 +4,7 @@
 use unisession_core::telemetry::track_retries;
 use unisession_core::{Email, Error, ErrorKind, UserLookup};
 
+use super::audit::{AuditOperation, AuditOutcome};
 use super::{AuditRecord, Entry, Fleet, Resolved, Subject};
 
 impl Fleet {
@@ -18,12 +19,12 @@ impl Fleet {
             ));
         };
         let key = subject.key();
-        let record = |outcome: &str| AuditRecord::new(&entry.name, "find_user", &key, outcome);
+        let record = |outcome| AuditRecord::new(&entry.name, AuditOperation::FindUser, &key, outcome);
         let email = match Email::parse(address) {
             Ok(email) => email,
             Err(e) => {
                 let e = e.with_provider(entry.name.clone());
-                self.audit(record("failed"), None, Some(&e), 0);
+                self.audit(record(AuditOutcome::Failed), None, Some(&e), 0);
                 return Resolved::Failed(e);
             }
         };
@@ -49,11 +50,11 @@ impl Fleet {
         });
         match found {
             Ok(UserLookup::Found(user)) => {
-                self.audit(record("found"), Some(&user.id), None, retries);
+                self.audit(record(AuditOutcome::Found), Some(&user.id), None, retries);
                 Resolved::User(user.id)
             }
             Ok(UserLookup::NotFound { evidence }) => {
-                let mut audit = record("not_found");
+                let mut audit = record(AuditOutcome::NotFound);
                 audit.evidence = Some(evidence.clone());
                 self.audit(audit, None, None, retries);
                 Resolved::NotFound(evidence)
@@ -64,15 +65,15 @@ impl Fleet {
                     "the lookup gave an answer this version does not know",
                 )
                 .with_provider(entry.name.clone());
-                self.audit(record("failed"), None, Some(&e), retries);
+                self.audit(record(AuditOutcome::Failed), None, Some(&e), retries);
                 Resolved::Failed(e)
             }
             Err(e) if e.kind() == ErrorKind::Unsupported => {
-                self.audit(record("unsupported"), None, Some(&e), retries);
+                self.audit(record(AuditOutcome::Unsupported), None, Some(&e), retries);
                 Resolved::Unsupported(e.message().to_owned())
             }
             Err(e) => {
-                self.audit(record("failed"), None, Some(&e), retries);
+                self.audit(record(AuditOutcome::Failed), None, Some(&e), retries);
                 Resolved::Failed(e)
             }
         }

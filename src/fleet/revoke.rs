@@ -7,6 +7,7 @@ use unisession_core::{
     SessionProviderExt, UserId,
 };
 
+use super::audit::{AuditOperation, AuditOutcome};
 use super::{AuditRecord, Entry, Fleet, Revoked, Subject, fingerprint, revocation_name};
 
 impl Fleet {
@@ -56,10 +57,10 @@ impl Fleet {
             .await;
             let outcome = match &result {
                 Ok(r) => revocation_name(r),
-                Err(e) if e.kind() == ErrorKind::NotFound => "not_found",
-                Err(_) => "failed",
+                Err(e) if e.kind() == ErrorKind::NotFound => AuditOutcome::NotFound,
+                Err(_) => AuditOutcome::Failed,
             };
-            let mut record = AuditRecord::new(&entry.name, "revoke_user_sessions", &key, outcome);
+            let mut record = AuditRecord::new(&entry.name, AuditOperation::RevokeUserSessions, &key, outcome);
             if let Err(e) = &result {
                 if e.kind() == ErrorKind::NotFound {
                     record.evidence = Some(e.to_string());
@@ -101,9 +102,9 @@ impl Fleet {
                 track_retries(self.with_retries(|| provider.revoke_session(&reference))).await;
             let outcome = match &result {
                 Ok(r) => revocation_name(r),
-                Err(_) => "failed",
+                Err(_) => AuditOutcome::Failed,
             };
-            let mut record = AuditRecord::new(&entry.name, "revoke_session", &key, outcome);
+            let mut record = AuditRecord::new(&entry.name, AuditOperation::RevokeSession, &key, outcome);
             record.sessions.push(fingerprint(&session.id));
             self.audit(record, Some(user), result.as_ref().err(), retries);
             match result {

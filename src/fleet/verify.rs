@@ -7,6 +7,7 @@ use futures::StreamExt;
 use unisession_core::telemetry::track_retries;
 use unisession_core::{DeviceScope, ListQuery, Result, SessionProvider, UserId, Verification};
 
+use super::audit::{AuditOperation, AuditOutcome};
 use super::{AuditRecord, Entry, Fleet, Subject};
 
 impl Fleet {
@@ -31,7 +32,7 @@ impl Fleet {
     ) -> Verification {
         let provider = entry.provider.as_ref();
         let unverifiable = |reason: String| {
-            let record = AuditRecord::new(&entry.name, "verify", &subject.key(), "unverifiable");
+            let record = AuditRecord::new(&entry.name, AuditOperation::Verify, &subject.key(), AuditOutcome::Unverifiable);
             self.audit(record, Some(user), None, 0);
             Verification::unverifiable(reason)
         };
@@ -57,7 +58,11 @@ impl Fleet {
                 let remaining = match self.user_sessions(provider, user).await {
                     Some(Ok(sessions)) => sessions.len() as u64,
                     Some(Err(e)) => return Err(e),
-                    None => unreachable!("checked above"),
+                    None => {
+                        return Ok(Verification::unverifiable(
+                            "the provider cannot list this user's sessions",
+                        ));
+                    }
                 };
                 if remaining == 0 {
                     return Ok(Verification::Verified);
@@ -71,14 +76,14 @@ impl Fleet {
         })
         .await;
         let (outcome, error, verification) = match verification {
-            Ok(Verification::Verified) => ("verified", None, Verification::Verified),
-            Ok(v) => ("still_active", None, v),
+            Ok(Verification::Verified) => (AuditOutcome::Verified, None, Verification::Verified),
+            Ok(v) => (AuditOutcome::StillActive, None, v),
             Err(e) => {
                 let v = Verification::unverifiable(format!("the verification listing failed: {e}"));
-                ("unverifiable", Some(e), v)
+                (AuditOutcome::Unverifiable, Some(e), v)
             }
         };
-        let record = AuditRecord::new(&entry.name, "verify", &subject.key(), outcome);
+        let record = AuditRecord::new(&entry.name, AuditOperation::Verify, &subject.key(), outcome);
         self.audit(record, Some(user), error.as_ref(), retries);
         verification
     }
@@ -117,18 +122,18 @@ impl Fleet {
                     // Too many pages, or the listing failed: each person alone.
                     let record = AuditRecord::new(
                         &entry.name,
-                        "verify",
+                        AuditOperation::Verify,
                         &format!("{} people", pending.len()),
-                        if scan.is_ok() { "per_person" } else { "failed" },
+                        if scan.is_ok() { AuditOutcome::PerPerson } else { AuditOutcome::Failed },
                     );
                     self.audit(record, None, scan.as_ref().err(), retries);
                     break;
                 };
                 let record = AuditRecord::new(
                     &entry.name,
-                    "verify",
+                    AuditOperation::Verify,
                     &format!("{} people", pending.len()),
-                    "listed",
+                    AuditOutcome::Listed,
                 );
                 self.audit(record, None, None, retries);
                 let waited = started.elapsed() + pause;
@@ -139,10 +144,10 @@ impl Fleet {
                         remaining => Verification::StillActive { remaining },
                     };
                     let outcome = match verification {
-                        Verification::Verified => "verified",
-                        _ => "still_active",
+                        Verification::Verified => AuditOutcome::Verified,
+                        _ => AuditOutcome::StillActive,
                     };
-                    let record = AuditRecord::new(&entry.name, "verify", &subject.key(), outcome);
+                    let record = AuditRecord::new(&entry.name, AuditOperation::Verify, &subject.key(), outcome);
                     self.audit(record, Some(user), None, 0);
                     results.insert((*user).clone(), (verification, 0));
                     false

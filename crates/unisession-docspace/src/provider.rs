@@ -10,14 +10,14 @@ use unisession_core::{
     Capabilities, DeviceScope, Email, Error, ErrorKind, ListQuery, Operation, Page, Result,
     Revocation, Session, SessionProvider, SessionRef, UserId, UserLookup,
 };
-use unisession_http::{HttpClient, KnownUsers, Method, RequestBuilder, Response};
+use unisession_http::{HttpClient, KnownUsers, Method, PaceClass, RequestBuilder, Response};
 
 use crate::config::{DocSpaceAuth, DocSpaceBuilder};
 use crate::errors::error_for;
 use crate::wire;
 
 /// The pacing class of every DocSpace request.
-pub(crate) const CLASS: &str = "docspace";
+pub(crate) const CLASS: PaceClass = PaceClass::new("docspace");
 const CONNECTIONS: &str = "api/2.0/security/activeconnections";
 const LOGOUT: &str = "api/2.0/security/activeconnections/logout/{loginEventId}";
 const LOGOUT_ALL: &str = "api/2.0/security/activeconnections/logoutall/{userId}";

@@ -21,20 +21,22 @@
 //! # async fn run() -> unisession_core::Result<()> {
 //! use std::time::Duration;
 //! use secrecy::SecretString;
-//! use unisession_http::{HttpClient, Method, Rate, RetryConfig};
+//! use unisession_http::{HttpClient, Method, PaceClass, Rate, RetryConfig};
+//!
+//! const TIER_2: PaceClass = PaceClass::new("tier2");
 //!
 //! let client = HttpClient::builder("https://corp.slack.com/api/")
 //!     .provider("slack:corp")
 //!     .total_timeout(Duration::from_secs(60))
 //!     .retry(RetryConfig::default().with_max_retries(3))
-//!     .pace("tier2", Rate::per_minute(20))
+//!     .pace(TIER_2, Rate::per_minute(20))
 //!     .build()?;
 //! let token = SecretString::from("xoxp-...");
 //! let response = client
 //!     .request(Method::POST, "admin.users.session.reset")
 //!     .bearer(&token)
 //!     .form([("user_id", "W123")])
-//!     .class("tier2")
+//!     .class(TIER_2)
 //!     .send()
 //!     .await?;
 //! println!("{}", response.status());
@@ -59,6 +61,6 @@ pub use client::{
 pub use http::{HeaderMap, Method, StatusCode};
 pub use known::KnownUsers;
 pub use options::{AdapterDefaults, TransportOptions};
-pub use pacing::{Pacer, Rate};
+pub use pacing::{PaceClass, Pacer, Rate};
 pub use retry::{RetryConfig, parse_rate_limit_reset, parse_retry_after, server_wait};
 pub use url_policy::{check_segment, is_loopback, same_origin, validate_base_url};

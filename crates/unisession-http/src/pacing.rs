@@ -10,6 +10,37 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
+/// A named group of calls paced together: one of Slack's tiers, or every call of a
+/// provider. A class is a constant written once in an adapter, so every request names
+/// it the same way; a request naming a class its client does not pace fails rather
+/// than going out unpaced.
+///
+/// ```
+/// use unisession_http::PaceClass;
+/// const TIER_2: PaceClass = PaceClass::new("tier2");
+/// assert_eq!(TIER_2.name(), "tier2");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PaceClass(&'static str);
+
+impl PaceClass {
+    /// A class named `name` (for traces and errors).
+    pub const fn new(name: &'static str) -> Self {
+        Self(name)
+    }
+
+    /// The class's name.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for PaceClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// A request rate: `requests` per `period`, with an optional burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
@@ -31,12 +62,20 @@ impl Rate {
 
     /// `n` requests per second (at least 1).
     pub fn per_second(n: u32) -> Self {
-        Self::new(n.max(1), Duration::from_secs(1)).expect("non-zero")
+        Self::at_least_one(n, Duration::from_secs(1))
+    }
+
+    fn at_least_one(n: u32, period: Duration) -> Self {
+        Self {
+            requests: NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN),
+            period,
+            burst: NonZeroU32::MIN,
+        }
     }
 
     /// `n` requests per minute (at least 1).
     pub fn per_minute(n: u32) -> Self {
-        Self::new(n.max(1), Duration::from_secs(60)).expect("non-zero")
+        Self::at_least_one(n, Duration::from_secs(60))
     }
 
     /// Allows up to `burst` requests back to back before spacing applies.
@@ -84,14 +123,14 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 /// Rate limiters per method class. Cloning shares the limiters.
 #[derive(Clone, Default)]
 pub struct Pacer {
-    limiters: Arc<HashMap<String, (Rate, Limiter)>>,
+    limiters: Arc<HashMap<PaceClass, (Rate, Limiter)>>,
 }
 
 impl std::fmt::Debug for Pacer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut m = f.debug_map();
         for (class, (rate, _)) in self.limiters.iter() {
-            m.entry(class, rate);
+            m.entry(&class.name(), rate);
         }
         m.finish()
     }
@@ -99,7 +138,7 @@ impl std::fmt::Debug for Pacer {
 
 impl Pacer {
     /// A pacer with one limiter per class.
-    pub fn new(rates: impl IntoIterator<Item = (String, Rate)>) -> Self {
+    pub fn new(rates: impl IntoIterator<Item = (PaceClass, Rate)>) -> Self {
         let limiters = rates
             .into_iter()
             .map(|(class, rate)| {
@@ -115,14 +154,14 @@ impl Pacer {
     }
 
     /// The rate of `class`, if it is paced.
-    pub fn rate(&self, class: &str) -> Option<Rate> {
-        self.limiters.get(class).map(|(rate, _)| *rate)
+    pub fn rate(&self, class: PaceClass) -> Option<Rate> {
+        self.limiters.get(&class).map(|(rate, _)| *rate)
     }
 
     /// Waits until a request of `class` may go. Unpaced classes go at once.
     /// Returns how long it waited.
-    pub async fn wait(&self, class: Option<&str>) -> Duration {
-        let Some((_, limiter)) = class.and_then(|c| self.limiters.get(c)) else {
+    pub async fn wait(&self, class: Option<PaceClass>) -> Duration {
+        let Some((_, limiter)) = class.and_then(|c| self.limiters.get(&c)) else {
             return Duration::ZERO;
         };
         let clock = DefaultClock::default();

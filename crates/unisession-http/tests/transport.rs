@@ -10,7 +10,9 @@ use support::{Reply, TestServer, client, fast_retry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use unisession_core::ErrorKind;
-use unisession_http::{HttpClient, Method, Rate, RetryConfig, RetryEvent, RetryReason};
+use unisession_http::{
+    HttpClient, Method, PaceClass, Rate, RetryConfig, RetryEvent, RetryReason,
+};
 
 #[tokio::test]
 async fn retries_5xx_exactly_as_configured_then_succeeds() {
@@ -367,7 +369,7 @@ async fn plain_http_to_a_non_loopback_host_is_refused_before_any_connection() {
 async fn pacing_spaces_requests_at_the_configured_rate() {
     let server = TestServer::start().await;
     let client = HttpClient::builder(server.url())
-        .pace("tier", Rate::per_second(20))
+        .pace(TIER, Rate::per_second(20))
         .build()
         .unwrap();
     let started = Instant::now();
@@ -377,7 +379,7 @@ async fn pacing_spaces_requests_at_the_configured_rate() {
             tokio::spawn(async move {
                 client
                     .request(Method::GET, "x")
-                    .class("tier")
+                    .class(TIER)
                     .send()
                     .await
                     .unwrap()
@@ -403,13 +405,26 @@ async fn pacing_spaces_requests_at_the_configured_rate() {
             pair[1] - pair[0]
         );
     }
-    // Unpaced classes are not slowed.
+    // Requests without a class are not slowed.
     let started = Instant::now();
     for _ in 0..10 {
         client.request(Method::GET, "x").send().await.unwrap();
     }
     assert!(started.elapsed() < Duration::from_millis(300));
+    // A class the client does not pace (a misspelled one) fails, and sends nothing.
+    let before = server.requests().len();
+    let err = client
+        .request(Method::GET, "x")
+        .class(PaceClass::new("teir"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), unisession_core::ErrorKind::InvalidInput);
+    assert!(err.message().contains("teir"), "{err}");
+    assert_eq!(server.requests().len(), before);
 }
+
+const TIER: PaceClass = PaceClass::new("tier");
 
 #[tokio::test]
 async fn the_concurrency_cap_holds() {

@@ -111,4 +111,4 @@ mod wire;
 pub use config::{RocketChatBuilder, Scope, UserRevocation};
 pub use provider::RocketChatProvider;
 pub use settings::{KIND, RocketChatSettings};
-pub use twofactor::{CodeCallback, TwoFactorChallenge, password_digest};
+pub use twofactor::{CodeCallback, TwoFactorChallenge, TwoFactorMethod, password_digest};

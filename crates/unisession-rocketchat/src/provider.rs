@@ -13,16 +13,16 @@ use unisession_core::{
     UserLookup, UserRef,
 };
 use unisession_http::{
-    HttpClient, KnownUsers, Method, RequestBuilder, Response, decode_json_object,
+    HttpClient, KnownUsers, Method, PaceClass, RequestBuilder, Response, decode_json_object,
 };
 
 use crate::config::{Credential, RocketChatBuilder, Scope, UserRevocation};
 use crate::errors::{error_for, error_type};
-use crate::twofactor::{SecondFactors, TwoFactorChallenge};
+use crate::twofactor::{SecondFactors, TwoFactorChallenge, TwoFactorMethod};
 use crate::wire;
 
 /// The pacing class, when pacing is configured.
-pub(crate) const CLASS: &str = "rocketchat";
+pub(crate) const CLASS: PaceClass = PaceClass::new("rocketchat");
 const LIST: &str = "api/v1/sessions/list";
 const LIST_ALL: &str = "api/v1/sessions/list.all";
 const INFO: &str = "api/v1/sessions/info";
@@ -138,7 +138,10 @@ fn wants_second_factor(response: &Response) -> Option<wire::Failure> {
 fn challenge_of(failure: &wire::Failure) -> TwoFactorChallenge {
     let details = failure.details.as_ref();
     TwoFactorChallenge {
-        method: details.and_then(|d| d.method.clone()).unwrap_or_default(),
+        method: details
+            .and_then(|d| d.method.as_deref())
+            .unwrap_or_default()
+            .into(),
         email_or_username: details.and_then(|d| d.email_or_username.clone()),
         code_generated: details.and_then(|d| d.code_generated).unwrap_or(false),
     }
@@ -222,7 +225,7 @@ impl RocketChatProvider {
     /// `POST login`, answering the second factor the server asks for (no password
     /// fallback at login).
     async fn login(&self, user: &str, password: &SecretString) -> Result<(String, SecretString)> {
-        let mut code: Option<(String, SecretString)> = None;
+        let mut code: Option<(TwoFactorMethod, SecretString)> = None;
         for _ in 0..2 {
             let mut body = serde_json::json!({"user": user, "password": password.expose_secret()});
             if let Some((_, code)) = &code {
@@ -357,7 +360,7 @@ impl RocketChatProvider {
             .authorized(build())
             .await?
             .secret_header("x-2fa-code", &code)
-            .header("x-2fa-method", &challenge.method)
+            .header("x-2fa-method", challenge.method.as_str())
             .send()
             .await?;
         let refused = failure_of(&response);

@@ -8,12 +8,68 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use unisession_core::{Error, ErrorKind, Result};
 
+/// A second-factor method, as Rocket.Chat names it in `details.method` and in the
+/// `x-2fa-method` header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TwoFactorMethod {
+    /// The password fallback: the code is the hex SHA-256 of the password.
+    Password,
+    /// An authenticator app (RFC 6238).
+    Totp,
+    /// A code the server emails.
+    Email,
+    /// A method this adapter does not know, as the server spelled it.
+    Other(String),
+}
+
+impl TwoFactorMethod {
+    /// The server's name of the method.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Password => "password",
+            Self::Totp => "totp",
+            Self::Email => "email",
+            Self::Other(name) => name,
+        }
+    }
+}
+
+impl From<&str> for TwoFactorMethod {
+    fn from(name: &str) -> Self {
+        match name {
+            "password" => Self::Password,
+            "totp" => Self::Totp,
+            "email" => Self::Email,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for TwoFactorMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for TwoFactorMethod {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for TwoFactorMethod {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
 /// What the server asked for in its `totp-required` answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TwoFactorChallenge {
-    /// `password`, `totp` or `email`: the server's choice, not ours.
-    pub method: String,
+    /// The server's choice, not ours.
+    pub method: TwoFactorMethod,
     /// Where an email code went (`emailOrUsername`), for the email method.
     pub email_or_username: Option<String>,
     /// Whether the server just generated (and mailed) a new code.
@@ -91,15 +147,15 @@ fn totp_code(secret: &SecretString) -> Result<SecretString> {
 impl SecondFactors {
     /// A code for exactly `challenge.method`.
     pub(crate) async fn code_for(&self, challenge: &TwoFactorChallenge) -> Result<SecretString> {
-        match challenge.method.as_str() {
-            "password" => match &self.password {
+        match &challenge.method {
+            TwoFactorMethod::Password => match &self.password {
                 Some(password) => Ok(password_digest(password)),
                 None => Err(missing(
                     "password",
                     "the account password (with_two_factor_password)",
                 )),
             },
-            "totp" => match (&self.totp_secret, &self.totp_callback) {
+            TwoFactorMethod::Totp => match (&self.totp_secret, &self.totp_callback) {
                 (Some(secret), _) => totp_code(secret),
                 (None, Some(callback)) => callback(challenge.clone()).await,
                 (None, None) => Err(missing(
@@ -107,13 +163,16 @@ impl SecondFactors {
                     "a TOTP secret or a TOTP code callback",
                 )),
             },
-            "email" => match &self.email_callback {
+            TwoFactorMethod::Email => match &self.email_callback {
                 Some(callback) => callback(challenge.clone()).await,
                 None => Err(missing("an emailed code", "an email code callback")),
             },
-            other => Err(Error::new(
+            other @ TwoFactorMethod::Other(_) => Err(Error::new(
                 ErrorKind::TwoFactorRequired,
-                format!("Rocket.Chat asks for an unknown second-factor method {other:?}"),
+                format!(
+                    "Rocket.Chat asks for an unknown second-factor method {:?}",
+                    other.as_str()
+                ),
             )
             .with_code("totp-required")),
         }
@@ -152,7 +211,7 @@ mod tests {
     async fn each_method_takes_its_own_source_and_a_missing_one_is_typed() {
         let mut factors = SecondFactors::default();
         let challenge = |method: &str| TwoFactorChallenge {
-            method: method.to_owned(),
+            method: method.into(),
             email_or_username: None,
             code_generated: false,
         };

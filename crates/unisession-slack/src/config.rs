@@ -4,7 +4,7 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 use unisession_core::{Error, Result};
-use unisession_http::{AdapterDefaults, Rate, TransportOptions};
+use unisession_http::{AdapterDefaults, PaceClass, Rate, TransportOptions};
 
 use crate::SlackProvider;
 
@@ -22,11 +22,11 @@ pub enum Tier {
 
 impl Tier {
     /// The pacing class name used by the transport.
-    pub(crate) fn class(self) -> &'static str {
+    pub(crate) fn class(self) -> PaceClass {
         match self {
-            Tier::Two => "tier2",
-            Tier::Three => "tier3",
-            Tier::Four => "tier4",
+            Tier::Two => PaceClass::new("tier2"),
+            Tier::Three => PaceClass::new("tier3"),
+            Tier::Four => PaceClass::new("tier4"),
         }
     }
 

@@ -516,10 +516,10 @@ impl SessionProvider for SlackProvider {
         self.capabilities
             .check_revoke_session(session)
             .map_err(|e| self.fail(e, op))?;
-        let user = session
-            .user
-            .as_ref()
-            .expect("checked: the user is required");
+        let Some(user) = session.user.as_ref() else {
+            let why = "Slack invalidates a session only with its user: give the SessionRef its user";
+            return Err(self.fail(Error::invalid_input(why), op));
+        };
         check_user(user).map_err(|e| self.fail(e, op))?;
         let id: u64 = session.id.as_str().parse().map_err(|_| {
             self.fail(

@@ -9,7 +9,7 @@ impl Inner {
         let Some(budgets) = &self.budgets else { return };
         loop {
             let wait = {
-                let mut budgets = budgets.lock().expect("budget lock");
+                let mut budgets = budgets.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
                 match budgets.get_mut(key) {
                     Some(budget) if now >= budget.reset_at => {
@@ -46,7 +46,7 @@ impl Inner {
             return;
         };
         let reset_at = Instant::now() + reset;
-        let mut budgets = budgets.lock().expect("budget lock");
+        let mut budgets = budgets.lock().unwrap_or_else(|p| p.into_inner());
         let entry = budgets.entry(key.clone()).or_insert(Budget {
             remaining,
             reset_at,

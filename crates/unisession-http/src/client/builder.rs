@@ -12,7 +12,7 @@ pub struct HttpClientBuilder {
     pub(super) request_timeout: Duration,
     pub(super) total_timeout: Duration,
     pub(super) retry: RetryConfig,
-    pub(super) rates: Vec<(String, Rate)>,
+    pub(super) rates: Vec<(PaceClass, Rate)>,
     pub(super) max_concurrency: usize,
     pub(super) user_agent: String,
     pub(super) retry_hook: Option<Arc<dyn RetryHook>>,
@@ -94,8 +94,7 @@ impl HttpClientBuilder {
     }
 
     /// Paces requests of `class` at `rate`. Later calls for the same class win.
-    pub fn pace(mut self, class: impl Into<String>, rate: Rate) -> Self {
-        let class = class.into();
+    pub fn pace(mut self, class: PaceClass, rate: Rate) -> Self {
         self.rates.retain(|(c, _)| *c != class);
         self.rates.push((class, rate));
         self

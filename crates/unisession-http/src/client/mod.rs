@@ -33,7 +33,7 @@ use tracing::Instrument;
 use unisession_core::{Error, ErrorKind, Result};
 use url::Url;
 
-use crate::pacing::{Pacer, Rate};
+use crate::pacing::{PaceClass, Pacer, Rate};
 use crate::retry::{RetryConfig, server_wait};
 use crate::url_policy::{join_segments, same_origin, validate_base_url};
 

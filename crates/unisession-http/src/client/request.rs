@@ -12,7 +12,7 @@ pub struct RequestBuilder {
     pub(super) query: Vec<(String, String)>,
     pub(super) headers: HeaderMap,
     pub(super) body: Option<(Bytes, &'static str)>,
-    pub(super) class: Option<&'static str>,
+    pub(super) class: Option<PaceClass>,
     pub(super) idempotent: bool,
     pub(super) error: Option<Error>,
 }
@@ -98,8 +98,13 @@ impl RequestBuilder {
         self
     }
 
-    /// The pacing class (e.g. `"tier2"`).
-    pub fn class(mut self, class: &'static str) -> Self {
+    /// The pacing class. A class the client does not pace is a mistake in the
+    /// adapter: the request fails (`InvalidInput`) instead of going out unpaced.
+    pub fn class(mut self, class: PaceClass) -> Self {
+        if self.client.pacer().rate(class).is_none() {
+            let why = format!("calls of class {class} have no pace configured");
+            self.fail(Error::new(ErrorKind::InvalidInput, why));
+        }
         self.class = Some(class);
         self
     }
