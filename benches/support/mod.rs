@@ -20,7 +20,7 @@ const CHILD_VAR: &str = "UNISESSION_BENCH_EMULATOR";
 
 /// What the child starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub providers: Vec<String>,
     pub users: usize,
     pub sessions_per_user: usize,
@@ -34,7 +34,7 @@ pub struct Spec {
 }
 
 impl Spec {
-    pub fn new(providers: &[&str], users: usize, sessions_per_user: usize) -> Self {
+    pub(crate) fn new(providers: &[&str], users: usize, sessions_per_user: usize) -> Self {
         Self {
             providers: providers.iter().map(|p| (*p).to_owned()).collect(),
             users,
@@ -49,7 +49,7 @@ impl Spec {
 
 /// What the child started: where, with which credentials, whom.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Info {
+pub(crate) struct Info {
     pub people: Vec<Person>,
     pub slack: Option<Endpoint>,
     pub rocketchat: Option<Endpoint>,
@@ -58,7 +58,7 @@ pub struct Info {
 
 /// One started emulator.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub base_url: String,
     /// Slack: the admin token. Rocket.Chat: the admin's personal access token.
     /// DocSpace: the owner's API key. (Emulator test credentials.)
@@ -72,7 +72,7 @@ pub struct Endpoint {
 }
 
 /// Runs as the emulator child when this process was started as one; returns otherwise.
-pub fn serve_if_child() {
+pub(crate) fn serve_if_child() {
     let Ok(spec) = std::env::var(CHILD_VAR) else {
         return;
     };
@@ -169,7 +169,7 @@ fn describe(emulator: &Emulator, spec: &Spec) -> Info {
 }
 
 /// The emulator child; dropping it stops it.
-pub struct EmulatorProcess {
+pub(crate) struct EmulatorProcess {
     child: Child,
     stdin: Option<ChildStdin>,
     pub info: Info,
@@ -177,7 +177,7 @@ pub struct EmulatorProcess {
 
 impl EmulatorProcess {
     /// Starts the child and waits until it serves.
-    pub fn start(spec: &Spec) -> Self {
+    pub(crate) fn start(spec: &Spec) -> Self {
         let mut child = Command::new(std::env::current_exe().expect("the benchmark binary"))
             .env(CHILD_VAR, serde_json::to_string(spec).expect("a spec"))
             .stdin(Stdio::piped())
@@ -195,7 +195,7 @@ impl EmulatorProcess {
     }
 
     /// The child's peak resident memory, in bytes.
-    pub fn peak_rss(&self) -> Option<u64> {
+    pub(crate) fn peak_rss(&self) -> Option<u64> {
         peak_rss_of(&format!("/proc/{}/status", self.child.id()))
     }
 }
@@ -215,7 +215,7 @@ impl Drop for EmulatorProcess {
 }
 
 /// A multi-threaded runtime with every driver.
-pub fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -223,7 +223,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// This process's peak resident memory (`VmHWM`), in bytes.
-pub fn peak_rss() -> Option<u64> {
+pub(crate) fn peak_rss() -> Option<u64> {
     peak_rss_of("/proc/self/status")
 }
 
@@ -235,12 +235,12 @@ fn peak_rss_of(path: &str) -> Option<u64> {
 }
 
 /// Prints one measurement as a JSON line.
-pub fn emit(measurement: serde_json::Value) {
+pub(crate) fn emit(measurement: serde_json::Value) {
     println!("{measurement}");
 }
 
 /// The `q` quantile (0..=1) of sorted durations, in microseconds.
-pub fn quantile_us(sorted: &[Duration], q: f64) -> f64 {
+pub(crate) fn quantile_us(sorted: &[Duration], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -250,7 +250,7 @@ pub fn quantile_us(sorted: &[Duration], q: f64) -> f64 {
 
 /// `--name value` from the command line, else `default`. Cargo's own `--bench` flag
 /// and anything unknown are ignored.
-pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+pub(crate) fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     let args: Vec<String> = std::env::args().collect();
     args.windows(2)
         .find(|w| w[0] == format!("--{name}"))
@@ -259,7 +259,7 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 /// A description of this machine for the report.
-pub fn machine() -> serde_json::Value {
+pub(crate) fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -275,7 +275,7 @@ pub fn machine() -> serde_json::Value {
 
 /// Ends the benchmark: exit 1 naming every missed target, so a run that misses one
 /// fails instead of only printing it.
-pub fn verdict(missed: &[String]) {
+pub(crate) fn verdict(missed: &[String]) {
     if missed.is_empty() {
         println!("\nevery target met");
         return;

@@ -11,12 +11,11 @@ use serde::{Deserialize, Serialize};
 use unisession_core::telemetry::track_retries;
 use unisession_core::{Revocation, UserId, Verification};
 
+use super::audit::{AuditOperation, AuditOutcome};
 use super::journal::{Journal, JournalError};
 use super::{
     AuditRecord, Entry, Fleet, ProviderOutcome, ProviderReport, Report, Resolved, Subject, Summary,
     failed, outcome_of, report, revocation_name,
-};
-use super::audit::{AuditOperation, AuditOutcome
 };
 
 /// What a many-person run reports as it goes.
@@ -245,7 +244,9 @@ impl Run<'_> {
                         &entry.name,
                         AuditOperation::RevokeUsersSessions,
                         &subject.key(),
-                        outcome.as_ref().map_or(AuditOutcome::Failed, revocation_name),
+                        outcome
+                            .as_ref()
+                            .map_or(AuditOutcome::Failed, revocation_name),
                     );
                     fleet.audit(record, Some(user), outcome.as_ref().err(), 0);
                     outcome
@@ -275,7 +276,10 @@ impl Run<'_> {
                     Err(e) => (failed(&e), 0),
                     Ok(revocation) => {
                         let (verification, retries) = verified.remove(user).unwrap_or_else(|| {
-                            (Verification::unverifiable("no verification was recorded"), 0)
+                            (
+                                Verification::unverifiable("no verification was recorded"),
+                                0,
+                            )
                         });
                         (outcome_of(revocation, verification), retries)
                     }

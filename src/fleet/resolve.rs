@@ -19,7 +19,8 @@ impl Fleet {
             ));
         };
         let key = subject.key();
-        let record = |outcome| AuditRecord::new(&entry.name, AuditOperation::FindUser, &key, outcome);
+        let record =
+            |outcome| AuditRecord::new(&entry.name, AuditOperation::FindUser, &key, outcome);
         let email = match Email::parse(address) {
             Ok(email) => email,
             Err(e) => {

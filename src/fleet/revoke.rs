@@ -60,7 +60,12 @@ impl Fleet {
                 Err(e) if e.kind() == ErrorKind::NotFound => AuditOutcome::NotFound,
                 Err(_) => AuditOutcome::Failed,
             };
-            let mut record = AuditRecord::new(&entry.name, AuditOperation::RevokeUserSessions, &key, outcome);
+            let mut record = AuditRecord::new(
+                &entry.name,
+                AuditOperation::RevokeUserSessions,
+                &key,
+                outcome,
+            );
             if let Err(e) = &result {
                 if e.kind() == ErrorKind::NotFound {
                     record.evidence = Some(e.to_string());
@@ -104,7 +109,8 @@ impl Fleet {
                 Ok(r) => revocation_name(r),
                 Err(_) => AuditOutcome::Failed,
             };
-            let mut record = AuditRecord::new(&entry.name, AuditOperation::RevokeSession, &key, outcome);
+            let mut record =
+                AuditRecord::new(&entry.name, AuditOperation::RevokeSession, &key, outcome);
             record.sessions.push(fingerprint(&session.id));
             self.audit(record, Some(user), result.as_ref().err(), retries);
             match result {

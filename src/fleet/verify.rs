@@ -32,7 +32,12 @@ impl Fleet {
     ) -> Verification {
         let provider = entry.provider.as_ref();
         let unverifiable = |reason: String| {
-            let record = AuditRecord::new(&entry.name, AuditOperation::Verify, &subject.key(), AuditOutcome::Unverifiable);
+            let record = AuditRecord::new(
+                &entry.name,
+                AuditOperation::Verify,
+                &subject.key(),
+                AuditOutcome::Unverifiable,
+            );
             self.audit(record, Some(user), None, 0);
             Verification::unverifiable(reason)
         };
@@ -124,7 +129,11 @@ impl Fleet {
                         &entry.name,
                         AuditOperation::Verify,
                         &format!("{} people", pending.len()),
-                        if scan.is_ok() { AuditOutcome::PerPerson } else { AuditOutcome::Failed },
+                        if scan.is_ok() {
+                            AuditOutcome::PerPerson
+                        } else {
+                            AuditOutcome::Failed
+                        },
                     );
                     self.audit(record, None, scan.as_ref().err(), retries);
                     break;
@@ -147,7 +156,12 @@ impl Fleet {
                         Verification::Verified => AuditOutcome::Verified,
                         _ => AuditOutcome::StillActive,
                     };
-                    let record = AuditRecord::new(&entry.name, AuditOperation::Verify, &subject.key(), outcome);
+                    let record = AuditRecord::new(
+                        &entry.name,
+                        AuditOperation::Verify,
+                        &subject.key(),
+                        outcome,
+                    );
                     self.audit(record, Some(user), None, 0);
                     results.insert((*user).clone(), (verification, 0));
                     false

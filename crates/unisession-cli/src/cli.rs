@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub const AFTER_HELP: &str = "\
+pub(crate) const AFTER_HELP: &str = "\
 Exit codes:
   0  complete: everything asked for is done (and verified where the provider can list)
   1  partial failure: a provider failed, cannot do it, or still shows sessions
@@ -21,7 +21,7 @@ document per command.";
 /// List and revoke user sessions across SaaS tools: log a person out of everything, and prove it.
 #[derive(Debug, Parser)]
 #[command(name = "unisession", version, about, after_help = AFTER_HELP)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The configuration file.
     #[arg(long, global = true, env = "UNISESSION_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -42,13 +42,13 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Table,
     Json,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start three emulated providers and offboard a person from all of them, end to end.
     Demo(DemoArgs),
     /// Sessions.
@@ -73,7 +73,7 @@ pub enum Command {
 
 impl Command {
     /// The command as a user typed it, for JSON output.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Command::Demo(_) => "demo",
             Command::Sessions(SessionsCommand::List(_)) => "sessions list",
@@ -90,20 +90,20 @@ impl Command {
 }
 
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// People to seed in the emulators.
     #[arg(long, default_value_t = 8)]
     pub users: usize,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum SessionsCommand {
+pub(crate) enum SessionsCommand {
     /// List sessions: of a person (--user), of an id in one provider (--user-id), or all (--all).
     List(ListArgs),
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Only this provider.
     #[arg(long)]
     pub provider: Option<String>,
@@ -119,14 +119,14 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScopeArg {
+pub(crate) enum ScopeArg {
     All,
     Mobile,
     Web,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum RevokeCommand {
+pub(crate) enum RevokeCommand {
     /// Revoke one session.
     Session {
         /// The provider.
@@ -167,7 +167,7 @@ pub enum RevokeCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct OffboardArgs {
+pub(crate) struct OffboardArgs {
     /// The person's email.
     #[arg(required_unless_present = "file", conflicts_with = "file")]
     pub email: Option<String>,
@@ -188,13 +188,13 @@ pub struct OffboardArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Validate the configuration and check each credential with a harmless call.
     Check,
 }
 
 #[derive(Debug, Args)]
-pub struct EmulateArgs {
+pub(crate) struct EmulateArgs {
     /// Which provider (default: all three).
     #[arg(long, value_parser = ["docspace", "rocketchat", "slack", "all"], default_value = "all")]
     pub provider: String,

@@ -13,27 +13,27 @@ use unisession::registry;
 use crate::error::CliError;
 
 /// Where the configuration came from and what it holds.
-pub struct Config {
+pub(crate) struct Config {
     pub path: PathBuf,
     pub providers: Vec<Configured>,
 }
 
 /// One configured provider instance.
-pub struct Configured {
+pub(crate) struct Configured {
     pub name: String,
     pub kind: &'static str,
     pub adapter: Arc<dyn Adapter>,
 }
 
 impl Configured {
-    pub fn provider(&self) -> Arc<dyn SessionProvider> {
+    pub(crate) fn provider(&self) -> Arc<dyn SessionProvider> {
         self.adapter.clone()
     }
 }
 
 /// The file to read: `--config`, else `UNISESSION_CONFIG` (clap fills both into
 /// `explicit`), else `unisession.toml` in the platform's configuration directory.
-pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
+pub(crate) fn locate(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
     if let Some(path) = explicit {
         return Ok(path.to_owned());
     }
@@ -153,7 +153,7 @@ impl Section<'_> {
 }
 
 /// Reads and validates the configuration and builds every provider. Nothing is sent.
-pub fn load(path: &Path) -> Result<Config, CliError> {
+pub(crate) fn load(path: &Path) -> Result<Config, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         CliError::usage(format!(
             "{}: cannot read the configuration: {e}; write one (see the README's quick start) or name another with --config",

@@ -7,7 +7,7 @@ use unisession::{Error, ErrorKind};
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// 0: complete.
     Complete,
     /// 1: partial failure.
@@ -19,7 +19,7 @@ pub enum Exit {
 }
 
 impl Exit {
-    pub fn number(self) -> u8 {
+    pub(crate) fn number(self) -> u8 {
         match self {
             Exit::Complete => 0,
             Exit::Partial => 1,
@@ -28,27 +28,27 @@ impl Exit {
         }
     }
 
-    pub fn code(self) -> ExitCode {
+    pub(crate) fn code(self) -> ExitCode {
         ExitCode::from(self.number())
     }
 }
 
 /// A failure of the whole command: one line, an exit code.
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     pub exit: Exit,
     pub message: String,
 }
 
 impl CliError {
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self {
             exit: Exit::Usage,
             message: message.into(),
         }
     }
 
-    pub fn partial(message: impl Into<String>) -> Self {
+    pub(crate) fn partial(message: impl Into<String>) -> Self {
         Self {
             exit: Exit::Partial,
             message: message.into(),
@@ -56,7 +56,7 @@ impl CliError {
     }
 
     /// The exit an error of a provider call deserves.
-    pub fn from_error(error: &Error) -> Self {
+    pub(crate) fn from_error(error: &Error) -> Self {
         let exit = match error.kind() {
             ErrorKind::Unauthenticated => Exit::Unauthenticated,
             ErrorKind::InvalidInput => Exit::Usage,

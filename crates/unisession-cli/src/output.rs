@@ -6,7 +6,7 @@ use serde::Serialize;
 use unisession::fleet::{Plan, ProviderOutcome, Report, Resolution};
 use unisession::{Session, Verification};
 
-pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);
     table.set_content_arrangement(ContentArrangement::Disabled);
@@ -17,7 +17,7 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     table.to_string()
 }
 
-pub fn json(value: &impl Serialize) -> String {
+pub(crate) fn json(value: &impl Serialize) -> String {
     serde_json::to_string_pretty(value)
         .unwrap_or_else(|e| format!("{{\"error\":\"could not encode the output: {e}\"}}"))
 }
@@ -29,7 +29,7 @@ fn since(session: &Session) -> String {
     )
 }
 
-pub fn session_rows(provider: &str, sessions: &[Session]) -> Vec<Vec<String>> {
+pub(crate) fn session_rows(provider: &str, sessions: &[Session]) -> Vec<Vec<String>> {
     sessions
         .iter()
         .map(|s| {
@@ -59,11 +59,11 @@ pub fn session_rows(provider: &str, sessions: &[Session]) -> Vec<Vec<String>> {
         .collect()
 }
 
-pub const SESSION_HEADERS: [&str; 7] = [
+pub(crate) const SESSION_HEADERS: [&str; 7] = [
     "PROVIDER", "USER", "SESSION", "DEVICE", "IP", "SINCE", "CURRENT",
 ];
 
-pub fn verification(v: Option<&Verification>) -> String {
+pub(crate) fn verification(v: Option<&Verification>) -> String {
     match v {
         Some(Verification::Verified) => "verified: none left".to_owned(),
         Some(Verification::StillActive { remaining }) => format!("STILL ACTIVE: {remaining}"),
@@ -72,7 +72,7 @@ pub fn verification(v: Option<&Verification>) -> String {
     }
 }
 
-pub fn report_table(report: &Report) -> String {
+pub(crate) fn report_table(report: &Report) -> String {
     let rows = report
         .providers
         .iter()
@@ -118,7 +118,7 @@ pub fn report_table(report: &Report) -> String {
     )
 }
 
-pub fn plan_table(plan: &Plan) -> String {
+pub(crate) fn plan_table(plan: &Plan) -> String {
     let rows = plan
         .providers
         .iter()

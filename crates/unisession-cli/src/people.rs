@@ -105,7 +105,7 @@ fn read_csv(path: &Path, text: &str, providers: &[String]) -> Result<Vec<Subject
 
 /// Reads the people of a file; `providers` are the configured names (CSV id columns
 /// must be among them).
-pub fn read(path: &Path, providers: &[String]) -> Result<Vec<Subject>, CliError> {
+pub(crate) fn read(path: &Path, providers: &[String]) -> Result<Vec<Subject>, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::usage(format!("{}: cannot read: {e}", path.display())))?;
     let is_csv = path

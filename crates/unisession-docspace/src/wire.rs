@@ -5,7 +5,7 @@ use serde::Deserialize;
 /// The success envelope `{response, count, links, status, statusCode}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Envelope<T> {
+pub(crate) struct Envelope<T> {
     #[serde(default = "Option::default")]
     pub response: Option<T>,
     #[serde(default)]
@@ -15,7 +15,7 @@ pub struct Envelope<T> {
 /// The error envelope `{status: 1, statusCode, error: {message, type, stack, hresult}}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ErrorEnvelope {
+pub(crate) struct ErrorEnvelope {
     #[serde(default)]
     pub error: Option<ApiError>,
     /// Model-validation failures come as `ValidationProblemDetails` in `response`.
@@ -24,7 +24,7 @@ pub struct ErrorEnvelope {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     #[serde(default)]
     pub message: Option<String>,
     #[serde(default, rename = "type")]
@@ -32,7 +32,7 @@ pub struct ApiError {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Problem {
+pub(crate) struct Problem {
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
@@ -42,7 +42,7 @@ pub struct Problem {
 /// `ActiveConnectionsDto`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ActiveConnections {
+pub(crate) struct ActiveConnections {
     #[serde(default)]
     pub login_event: i32,
     #[serde(default)]
@@ -52,7 +52,7 @@ pub struct ActiveConnections {
 /// `ActiveConnectionsItemDto`. `date` is a string on the wire, not the spec's object.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Connection {
+pub(crate) struct Connection {
     pub id: i32,
     #[serde(default)]
     pub tenant_id: i32,
@@ -79,7 +79,7 @@ pub struct Connection {
 /// The part of `EmployeeFullDto` used for lookups.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Employee {
+pub(crate) struct Employee {
     pub id: String,
     #[serde(default)]
     pub display_name: Option<String>,
@@ -91,6 +91,6 @@ pub struct Employee {
 
 /// `POST authentication`.
 #[derive(Debug, Deserialize)]
-pub struct AuthToken {
+pub(crate) struct AuthToken {
     pub token: String,
 }

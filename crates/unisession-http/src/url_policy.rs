@@ -97,7 +97,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Appends `segments` below `base` (whose path ends with `/`), each percent-encoded
 /// as exactly one segment.
-pub fn join_segments<'a>(
+pub(crate) fn join_segments<'a>(
     base: &Url,
     segments: impl IntoIterator<Item = &'a str>,
 ) -> Result<Url, Error> {

@@ -10,9 +10,7 @@ use support::{Reply, TestServer, client, fast_retry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use unisession_core::ErrorKind;
-use unisession_http::{
-    HttpClient, Method, PaceClass, Rate, RetryConfig, RetryEvent, RetryReason,
-};
+use unisession_http::{HttpClient, Method, PaceClass, Rate, RetryConfig, RetryEvent, RetryReason};
 
 #[tokio::test]
 async fn retries_5xx_exactly_as_configured_then_succeeds() {

@@ -7,7 +7,7 @@ use unisession_http::decode_json_object;
 use crate::wire::Failure;
 
 /// The error type an answer names: `errorType`, else the `[type]` that ends `error`.
-pub fn error_type(failure: &Failure) -> Option<String> {
+pub(crate) fn error_type(failure: &Failure) -> Option<String> {
     failure.error_type.clone().or_else(|| {
         let error = failure.error.as_deref()?;
         let start = error.rfind('[')?;

@@ -5,7 +5,7 @@ use serde::Deserialize;
 /// `{success: false, error, errorType?, details?}`, plus the 401 compat fields.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Failure {
+pub(crate) struct Failure {
     #[serde(default)]
     pub error: Option<String>,
     #[serde(default)]
@@ -18,7 +18,7 @@ pub struct Failure {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Details {
+pub(crate) struct Details {
     #[serde(default)]
     pub method: Option<String>,
     #[serde(default)]
@@ -30,7 +30,7 @@ pub struct Details {
 /// `sessions/list` and `sessions/list.all`. `count` echoes the request: not the
 /// number of items.
 #[derive(Debug, Deserialize)]
-pub struct SessionPage {
+pub(crate) struct SessionPage {
     /// Always sent (empty when there is nothing): without it, an answer proves nothing.
     pub sessions: Vec<SessionItem>,
     pub total: u64,
@@ -38,7 +38,7 @@ pub struct SessionPage {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionItem {
+pub(crate) struct SessionItem {
     pub session_id: String,
     pub user_id: String,
     #[serde(default)]
@@ -57,7 +57,7 @@ pub struct SessionItem {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DeviceInfo {
+pub(crate) struct DeviceInfo {
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
     #[serde(default)]
@@ -71,7 +71,7 @@ pub struct DeviceInfo {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct OsInfo {
+pub(crate) struct OsInfo {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -79,7 +79,7 @@ pub struct OsInfo {
 }
 
 #[derive(Debug, Deserialize, serde::Serialize)]
-pub struct SessionUser {
+pub(crate) struct SessionUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,7 +89,7 @@ pub struct SessionUser {
 /// `sessions/info` (raw document) and `sessions/info.admin` (list item shape).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionInfo {
+pub(crate) struct SessionInfo {
     #[serde(default)]
     pub session_id: Option<String>,
     #[serde(default)]
@@ -97,12 +97,12 @@ pub struct SessionInfo {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct UserInfo {
+pub(crate) struct UserInfo {
     pub user: User,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct UserList {
+pub(crate) struct UserList {
     /// Required: an answer without it proves nothing about who is absent.
     pub users: Vec<User>,
     #[serde(default)]
@@ -111,19 +111,19 @@ pub struct UserList {
 
 /// `GET me`: the caller's global roles.
 #[derive(Debug, Deserialize)]
-pub struct Me {
+pub(crate) struct Me {
     #[serde(default)]
     pub roles: Vec<String>,
 }
 
 /// `GET permissions.listAll`: each permission and the roles that hold it.
 #[derive(Debug, Deserialize)]
-pub struct Permissions {
+pub(crate) struct Permissions {
     pub update: Vec<Permission>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Permission {
+pub(crate) struct Permission {
     #[serde(rename = "_id")]
     pub id: String,
     #[serde(default)]
@@ -132,19 +132,19 @@ pub struct Permission {
 
 /// Only whether listed sessions carry the `current` key at all.
 #[derive(Debug, Deserialize)]
-pub struct CurrentMarkers {
+pub(crate) struct CurrentMarkers {
     #[serde(default)]
     pub sessions: Vec<CurrentMarker>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct CurrentMarker {
+pub(crate) struct CurrentMarker {
     #[serde(default)]
     pub current: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct User {
+pub(crate) struct User {
     #[serde(rename = "_id")]
     pub id: String,
     #[serde(default)]
@@ -158,19 +158,19 @@ pub struct User {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Email {
+pub(crate) struct Email {
     pub address: String,
 }
 
 /// `POST login`.
 #[derive(Debug, Deserialize)]
-pub struct Login {
+pub(crate) struct Login {
     pub data: LoginData,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LoginData {
+pub(crate) struct LoginData {
     pub auth_token: String,
     pub user_id: String,
 }

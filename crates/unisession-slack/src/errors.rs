@@ -3,7 +3,7 @@
 use unisession_core::{Error, ErrorKind};
 
 /// The kind of a Slack error code, and whether retrying later may help.
-pub fn classify(code: &str) -> (ErrorKind, bool) {
+pub(crate) fn classify(code: &str) -> (ErrorKind, bool) {
     use ErrorKind::*;
     match code {
         "not_authed"
@@ -60,7 +60,7 @@ pub fn classify(code: &str) -> (ErrorKind, bool) {
 
 /// The error for a Slack `ok:false` answer. `needed`/`provided` of `missing_scope`
 /// go into the message so the operator knows which scope to add.
-pub fn api_error(code: &str, needed: Option<&str>, provided: Option<&str>) -> Error {
+pub(crate) fn api_error(code: &str, needed: Option<&str>, provided: Option<&str>) -> Error {
     let (kind, temporary) = classify(code);
     let message = match (code, needed) {
         ("missing_scope", Some(needed)) => format!(

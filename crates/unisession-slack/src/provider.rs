@@ -517,7 +517,8 @@ impl SessionProvider for SlackProvider {
             .check_revoke_session(session)
             .map_err(|e| self.fail(e, op))?;
         let Some(user) = session.user.as_ref() else {
-            let why = "Slack invalidates a session only with its user: give the SessionRef its user";
+            let why =
+                "Slack invalidates a session only with its user: give the SessionRef its user";
             return Err(self.fail(Error::invalid_input(why), op));
         };
         check_user(user).map_err(|e| self.fail(e, op))?;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer};
 
 /// The envelope every Web API answer shares.
 #[derive(Debug, Deserialize)]
-pub struct Envelope {
+pub(crate) struct Envelope {
     pub ok: bool,
     #[serde(default)]
     pub error: Option<String>,
@@ -19,7 +19,7 @@ pub struct Envelope {
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct ResponseMetadata {
+pub(crate) struct ResponseMetadata {
     #[serde(default)]
     pub next_cursor: Option<String>,
     #[serde(default)]
@@ -31,12 +31,12 @@ pub struct ResponseMetadata {
 /// `admin.users.session.list`. `active_sessions` is required (an empty result is the
 /// `no_active_sessions` error): an `ok` answer without it proves nothing.
 #[derive(Debug, Deserialize)]
-pub struct SessionList {
+pub(crate) struct SessionList {
     pub active_sessions: Vec<ActiveSession>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ActiveSession {
+pub(crate) struct ActiveSession {
     pub user_id: String,
     #[serde(default)]
     pub team_id: Option<String>,
@@ -49,7 +49,7 @@ pub struct ActiveSession {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-pub struct SessionDetails {
+pub(crate) struct SessionDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_hardware: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,12 +64,12 @@ pub struct SessionDetails {
 
 /// `users.lookupByEmail`.
 #[derive(Debug, Deserialize)]
-pub struct Lookup {
+pub(crate) struct Lookup {
     pub user: LookupUser,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct LookupUser {
+pub(crate) struct LookupUser {
     pub id: String,
     #[serde(default)]
     pub real_name: Option<String>,
@@ -80,7 +80,7 @@ pub struct LookupUser {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Profile {
+pub(crate) struct Profile {
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
@@ -89,7 +89,7 @@ pub struct Profile {
 
 /// `admin.users.session.getSettings`.
 #[derive(Debug, Deserialize)]
-pub struct Settings {
+pub(crate) struct Settings {
     #[serde(default)]
     pub session_settings: Vec<UserSettings>,
     #[serde(default)]
@@ -97,7 +97,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct UserSettings {
+pub(crate) struct UserSettings {
     pub user_id: String,
     #[serde(default)]
     pub desktop_app_browser_quit: Option<bool>,
@@ -107,7 +107,7 @@ pub struct UserSettings {
 
 /// `auth.test`.
 #[derive(Debug, Deserialize)]
-pub struct AuthTest {
+pub(crate) struct AuthTest {
     #[serde(default)]
     pub user_id: Option<String>,
     #[serde(default)]

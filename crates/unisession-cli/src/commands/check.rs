@@ -24,7 +24,7 @@ struct Output {
     providers: Vec<Checked>,
 }
 
-pub async fn run(ctx: &Context<'_>) -> Result<Exit, CliError> {
+pub(crate) async fn run(ctx: &Context<'_>) -> Result<Exit, CliError> {
     let config = ctx.config()?;
     let results = futures::future::join_all(
         config

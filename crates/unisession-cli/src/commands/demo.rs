@@ -108,7 +108,7 @@ fn listing_table(listings: &[Listing]) -> String {
     output::table(&output::SESSION_HEADERS, rows)
 }
 
-pub async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliError> {
+pub(crate) async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliError> {
     let emulator = Emulator::start(EmulatorConfig::new().users(args.users.max(1)))
         .await
         .map_err(|e| CliError::partial(format!("could not start the emulators: {e}")))?;

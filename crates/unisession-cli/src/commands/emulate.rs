@@ -50,7 +50,7 @@ fn write_config(dir: &Path, emulator: &Emulator) -> std::io::Result<std::path::P
     Ok(path)
 }
 
-pub async fn run(ctx: &Context<'_>, args: &EmulateArgs) -> Result<Exit, CliError> {
+pub(crate) async fn run(ctx: &Context<'_>, args: &EmulateArgs) -> Result<Exit, CliError> {
     let providers = match args.provider.as_str() {
         "all" => ProviderKind::ALL.to_vec(),
         one => vec![one.parse::<ProviderKind>().map_err(CliError::usage)?],

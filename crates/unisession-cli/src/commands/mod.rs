@@ -1,11 +1,11 @@
 //! The commands.
 
-pub mod check;
-pub mod demo;
-pub mod emulate;
-pub mod offboard;
-pub mod revoke;
-pub mod sessions;
+pub(crate) mod check;
+pub(crate) mod demo;
+pub(crate) mod emulate;
+pub(crate) mod offboard;
+pub(crate) mod revoke;
+pub(crate) mod sessions;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
@@ -18,25 +18,25 @@ use crate::config::{self, Config};
 use crate::error::{CliError, Exit};
 
 /// Named providers, in configuration order.
-pub type Named = Vec<(String, Arc<dyn SessionProvider>)>;
+pub(crate) type Named = Vec<(String, Arc<dyn SessionProvider>)>;
 
 /// What every command gets.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub cli: &'a Cli,
 }
 
 impl Context<'_> {
-    pub fn json(&self) -> bool {
+    pub(crate) fn json(&self) -> bool {
         self.cli.format == Format::Json
     }
 
-    pub fn config(&self) -> Result<Config, CliError> {
+    pub(crate) fn config(&self) -> Result<Config, CliError> {
         let path = config::locate(self.cli.config.as_deref())?;
         config::load(&path)
     }
 
     /// Providers by name; `only` restricts them (unknown names are an error).
-    pub fn providers(&self, config: &Config, only: &[String]) -> Result<Named, CliError> {
+    pub(crate) fn providers(&self, config: &Config, only: &[String]) -> Result<Named, CliError> {
         for name in only {
             if !config.providers.iter().any(|p| &p.name == name) {
                 let known: Vec<&str> = config.providers.iter().map(|p| p.name.as_str()).collect();
@@ -55,7 +55,7 @@ impl Context<'_> {
             .collect())
     }
 
-    pub fn fleet(
+    pub(crate) fn fleet(
         &self,
         providers: Vec<(String, Arc<dyn SessionProvider>)>,
     ) -> Result<Fleet, CliError> {
@@ -63,7 +63,7 @@ impl Context<'_> {
     }
 
     /// A fleet of `providers` writing to the `--audit` log, for the caller to finish.
-    pub fn fleet_builder(
+    pub(crate) fn fleet_builder(
         &self,
         providers: Vec<(String, Arc<dyn SessionProvider>)>,
     ) -> Result<FleetBuilder, CliError> {
@@ -89,7 +89,7 @@ impl Context<'_> {
 
     /// Asks before a destructive step, on a terminal; refuses without a terminal
     /// unless `--yes` was given.
-    pub fn confirm(&self, what: &str) -> Result<(), CliError> {
+    pub(crate) fn confirm(&self, what: &str) -> Result<(), CliError> {
         if self.cli.yes {
             return Ok(());
         }
@@ -109,14 +109,14 @@ impl Context<'_> {
         }
     }
 
-    pub fn print(&self, text: &str) {
+    pub(crate) fn print(&self, text: &str) {
         println!("{text}");
     }
 }
 
 /// The exit a report deserves: 0 complete, 3 if a provider refused the credential,
 /// else 1.
-pub fn report_exit(reports: &[&Report]) -> Exit {
+pub(crate) fn report_exit(reports: &[&Report]) -> Exit {
     if reports.iter().all(|r| r.is_complete()) {
         return Exit::Complete;
     }

@@ -40,7 +40,7 @@ fn plan_exit(plans: &[&Plan]) -> Exit {
     }
 }
 
-pub async fn show_plan(
+pub(crate) async fn show_plan(
     ctx: &Context<'_>,
     fleet: &Fleet,
     subject: &Subject,
@@ -69,7 +69,7 @@ struct ReportOutput<'a> {
     report: &'a Report,
 }
 
-pub fn show_report(
+pub(crate) fn show_report(
     ctx: &Context<'_>,
     report: &Report,
     command: &'static str,
@@ -92,13 +92,13 @@ pub fn show_report(
     Ok(())
 }
 
-pub async fn plan(ctx: &Context<'_>, email: &str) -> Result<Exit, CliError> {
+pub(crate) async fn plan(ctx: &Context<'_>, email: &str) -> Result<Exit, CliError> {
     let config = ctx.config()?;
     let fleet = ctx.fleet(ctx.providers(&config, &[])?)?;
     show_plan(ctx, &fleet, &Subject::email(email), "plan").await
 }
 
-pub async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<Exit, CliError> {
+pub(crate) async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<Exit, CliError> {
     let config = ctx.config()?;
     let providers = ctx.providers(&config, &[])?;
     let names: Vec<String> = providers.iter().map(|(n, _)| n.clone()).collect();

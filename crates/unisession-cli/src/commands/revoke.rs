@@ -62,7 +62,7 @@ fn finish(
     exit
 }
 
-pub async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Exit, CliError> {
+pub(crate) async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Exit, CliError> {
     match command {
         RevokeCommand::Session {
             provider,

@@ -24,7 +24,7 @@ struct Output {
     total: usize,
 }
 
-pub async fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<Exit, CliError> {
+pub(crate) async fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<Exit, CliError> {
     if args.user.is_none() && args.user_id.is_none() && !args.all {
         return Err(CliError::usage(
             "say whose sessions: --user EMAIL, --user-id ID (with --provider), or --all",

@@ -8,11 +8,11 @@ use std::process::{Command, Output, Stdio};
 use unisession::emulator::{Emulator, EmulatorConfig};
 
 /// How long one run of the binary may take in a test.
-pub const LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+pub(crate) const LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_unisession");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_unisession");
 
-pub struct Env {
+pub(crate) struct Env {
     pub emulator: Emulator,
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
@@ -21,7 +21,7 @@ pub struct Env {
 impl Env {
     /// Emulators and a configuration for them. These emulators enforce no rate
     /// limit, so the configuration runs the pacing 1000 times faster (`time_scale`).
-    pub async fn start(config: EmulatorConfig) -> Self {
+    pub(crate) async fn start(config: EmulatorConfig) -> Self {
         let emulator = Emulator::start(config).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut toml = String::new();
@@ -63,14 +63,14 @@ impl Env {
         }
     }
 
-    pub fn slack_token(&self) -> String {
+    pub(crate) fn slack_token(&self) -> String {
         self.emulator
             .slack()
             .map(|s| s.tokens().admin.clone())
             .unwrap_or_default()
     }
 
-    pub fn secrets(&self) -> Vec<String> {
+    pub(crate) fn secrets(&self) -> Vec<String> {
         let mut secrets = vec![self.slack_token()];
         if let Some(ds) = self.emulator.docspace() {
             secrets.push(ds.credentials().admin_token.clone());
@@ -82,7 +82,7 @@ impl Env {
         secrets
     }
 
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
         command
             .arg("--config")
@@ -95,19 +95,19 @@ impl Env {
         command
     }
 
-    pub async fn run(&self, args: &[&str]) -> Run {
+    pub(crate) async fn run(&self, args: &[&str]) -> Run {
         run(self.command(args)).await
     }
 }
 
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Run {
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
     }
@@ -115,7 +115,7 @@ impl Run {
 
 /// Runs the command to its end, or kills it after two minutes and fails: every
 /// test that runs the binary is bounded in time.
-pub async fn run(mut command: Command) -> Run {
+pub(crate) async fn run(mut command: Command) -> Run {
     let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -137,7 +137,7 @@ pub async fn run(mut command: Command) -> Run {
     }
 }
 
-pub fn assert_one_line_error(run: &Run, code: i32, needle: &str) {
+pub(crate) fn assert_one_line_error(run: &Run, code: i32, needle: &str) {
     assert_eq!(
         run.code, code,
         "stdout: {}\nstderr: {}",
@@ -158,7 +158,7 @@ pub fn assert_one_line_error(run: &Run, code: i32, needle: &str) {
     );
 }
 
-pub fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

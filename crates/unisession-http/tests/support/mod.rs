@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use unisession_http::{HttpClient, RetryConfig};
 
 /// Retries up to `max`, with short waits.
-pub fn fast_retry(max: u32) -> RetryConfig {
+pub(crate) fn fast_retry(max: u32) -> RetryConfig {
     RetryConfig::default()
         .with_max_retries(max)
         .with_initial_backoff(Duration::from_millis(10))
@@ -24,7 +24,7 @@ pub fn fast_retry(max: u32) -> RetryConfig {
 }
 
 /// A client of `server` named `test`.
-pub fn client(server: &TestServer, retry: RetryConfig) -> HttpClient {
+pub(crate) fn client(server: &TestServer, retry: RetryConfig) -> HttpClient {
     HttpClient::builder(server.url())
         .provider("test")
         .retry(retry)
@@ -33,7 +33,7 @@ pub fn client(server: &TestServer, retry: RetryConfig) -> HttpClient {
 }
 
 #[derive(Debug, Clone)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
@@ -42,7 +42,7 @@ pub struct Recorded {
 }
 
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
@@ -50,7 +50,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn status(status: u16) -> Self {
+    pub(crate) fn status(status: u16) -> Self {
         Self {
             status,
             headers: Vec::new(),
@@ -58,18 +58,18 @@ impl Reply {
             delay: Duration::ZERO,
         }
     }
-    pub fn ok(body: &str) -> Self {
+    pub(crate) fn ok(body: &str) -> Self {
         Self::status(200).body(body)
     }
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
-    pub fn body(mut self, body: &str) -> Self {
+    pub(crate) fn body(mut self, body: &str) -> Self {
         self.body = body.to_owned();
         self
     }
-    pub fn delay(mut self, delay: Duration) -> Self {
+    pub(crate) fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
     }
@@ -84,13 +84,13 @@ struct Shared {
 }
 
 #[derive(Clone)]
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
 }
 
 impl TestServer {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let shared = Arc::new(Shared::default());
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -99,28 +99,28 @@ impl TestServer {
         Self { addr, shared }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }
 
     /// Queues replies, served in order; afterwards the fallback (default 200 `{}`).
-    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+    pub(crate) fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.shared.script.lock().unwrap().extend(replies);
     }
 
-    pub fn fallback(&self, reply: Reply) {
+    pub(crate) fn fallback(&self, reply: Reply) {
         *self.shared.fallback.lock().unwrap() = Some(reply);
     }
 
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.shared.log.lock().unwrap().clone()
     }
 
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.shared.log.lock().unwrap().len()
     }
 
-    pub fn max_in_flight(&self) -> usize {
+    pub(crate) fn max_in_flight(&self) -> usize {
         self.shared.in_flight.lock().unwrap().1
     }
 }
