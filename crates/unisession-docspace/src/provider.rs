@@ -10,7 +10,9 @@ use unisession_core::{
     Capabilities, DeviceScope, Email, Error, ErrorKind, ListQuery, Operation, Page, Result,
     Revocation, Session, SessionProvider, SessionRef, UserId, UserLookup,
 };
-use unisession_http::{HttpClient, KnownUsers, Method, PaceClass, RequestBuilder, Response};
+use unisession_http::{
+    HttpClient, KnownUsers, LoginSession, Method, PaceClass, RequestBuilder, Response,
+};
 
 use crate::config::{DocSpaceAuth, DocSpaceBuilder};
 use crate::errors::error_for;
@@ -34,7 +36,7 @@ pub struct DocSpaceProvider {
     http: HttpClient,
     auth: DocSpaceAuth,
     /// The cookie token in use: the login's, or one the server re-issued.
-    cookie: tokio::sync::Mutex<Option<SecretString>>,
+    cookie: LoginSession<SecretString>,
     capabilities: Capabilities,
     known: KnownUsers,
 }
@@ -91,7 +93,7 @@ impl DocSpaceProvider {
             name,
             http,
             auth,
-            cookie: tokio::sync::Mutex::new(cookie),
+            cookie: LoginSession::new(cookie),
             capabilities,
             known: KnownUsers::default(),
         }
@@ -169,14 +171,13 @@ impl DocSpaceProvider {
                 )
             }
             DocSpaceAuth::PersonalToken(_) | DocSpaceAuth::Login { .. } => {
-                let mut cookie = self.cookie.lock().await;
-                if cookie.is_none() {
-                    if let DocSpaceAuth::Login { user, password } = &self.auth {
-                        *cookie = Some(self.login(user, password).await?);
-                    }
-                }
-                let token = cookie
-                    .as_ref()
+                let token = self
+                    .cookie
+                    .get_or_login(|| match &self.auth {
+                        DocSpaceAuth::Login { user, password } => Some(self.login(user, password)),
+                        _ => None,
+                    })
+                    .await?
                     .ok_or_else(|| Error::new(ErrorKind::Unauthenticated, "no token to send"))?;
                 let value = SecretString::from(format!("asc_auth_key={}", token.expose_secret()));
                 request.secret_header("cookie", &value)
@@ -187,26 +188,23 @@ impl DocSpaceProvider {
     /// Sends a request built by `build`. With a login, a 401 (an expired token) leads
     /// to one fresh login and one more try.
     async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response> {
-        let mut attempt = 0;
-        loop {
-            let response = self.authorize(build().class(CLASS)).await?.send().await?;
-            if response.status() == 401
-                && attempt == 0
-                && matches!(self.auth, DocSpaceAuth::Login { .. })
-            {
-                *self.cookie.lock().await = None;
-                attempt += 1;
-                continue;
+        let login = matches!(self.auth, DocSpaceAuth::Login { .. });
+        let response = self
+            .cookie
+            .with_relogin(
+                login,
+                |_| true,
+                || async { self.authorize(build().class(CLASS)).await?.send().await },
+            )
+            .await?;
+        if let Some(token) = set_cookie_token(&response) {
+            // The server re-issued the caller's cookie (after logging the caller out
+            // everywhere): keep working with the new one.
+            if self.auth.knows_current_session() {
+                self.cookie.replace(token).await;
             }
-            if let Some(token) = set_cookie_token(&response) {
-                // The server re-issued the caller's cookie (after logging the caller
-                // out everywhere): keep working with the new one.
-                if self.auth.knows_current_session() {
-                    *self.cookie.lock().await = Some(token);
-                }
-            }
-            return Ok(response);
         }
+        Ok(response)
     }
 
     /// The `response` of a successful envelope (`None` where the server sent none).

@@ -48,6 +48,7 @@
 mod adapter;
 mod client;
 mod known;
+mod login;
 mod options;
 mod pacing;
 mod retry;
@@ -60,6 +61,7 @@ pub use client::{
 };
 pub use http::{HeaderMap, Method, StatusCode};
 pub use known::KnownUsers;
+pub use login::LoginSession;
 pub use options::{AdapterDefaults, TransportOptions};
 pub use pacing::{PaceClass, Pacer, Rate};
 pub use retry::{RetryConfig, parse_rate_limit_reset, parse_retry_after, server_wait};

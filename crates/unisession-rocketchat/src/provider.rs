@@ -13,7 +13,8 @@ use unisession_core::{
     UserLookup, UserRef,
 };
 use unisession_http::{
-    HttpClient, KnownUsers, Method, PaceClass, RequestBuilder, Response, decode_json_object,
+    HttpClient, KnownUsers, LoginSession, Method, PaceClass, RequestBuilder, Response,
+    decode_json_object,
 };
 
 use crate::config::{Credential, RocketChatBuilder, Scope, UserRevocation};
@@ -68,7 +69,7 @@ pub struct RocketChatProvider {
     name: String,
     http: HttpClient,
     credential: Credential,
-    session: tokio::sync::Mutex<Option<(String, SecretString)>>,
+    session: LoginSession<(String, SecretString)>,
     scope: Scope,
     factors: SecondFactors,
     /// Counts second factors completed, so tasks that waited know to retry plainly.
@@ -188,7 +189,7 @@ impl RocketChatProvider {
             name,
             http,
             credential,
-            session: tokio::sync::Mutex::new(session),
+            session: LoginSession::new(session),
             scope: builder.scope,
             factors: builder.factors,
             two_factor: tokio::sync::Mutex::new(0),
@@ -293,14 +294,12 @@ impl RocketChatProvider {
     }
 
     async fn credentials(&self) -> Result<(String, SecretString)> {
-        let mut session = self.session.lock().await;
-        if session.is_none() {
-            if let Credential::Login { user, password } = &self.credential {
-                *session = Some(self.login(user, password).await?);
-            }
-        }
-        session
-            .clone()
+        self.session
+            .get_or_login(|| match &self.credential {
+                Credential::Login { user, password } => Some(self.login(user, password)),
+                Credential::Token { .. } => None,
+            })
+            .await?
             .ok_or_else(|| Error::new(ErrorKind::Unauthenticated, "no credential"))
     }
 
@@ -319,23 +318,19 @@ impl RocketChatProvider {
     /// and answers a `totp-required` challenge once, with a code for exactly the
     /// method the server named. `totp-invalid` and `totp-max-attempts` are final.
     async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response> {
-        let mut relogged = false;
-        loop {
-            let seen = *self.two_factor.lock().await;
-            let response = self.authorized(build()).await?.send().await?;
-            if response.status() == 401
-                && !relogged
-                && matches!(self.credential, Credential::Login { .. })
-                && !permission_refusal(&response)
-            {
-                *self.session.lock().await = None;
-                relogged = true;
-                continue;
-            }
-            return match wants_second_factor(&response) {
-                Some(failure) => self.answer_second_factor(&build, failure, seen).await,
-                None => Ok(response),
-            };
+        let seen = *self.two_factor.lock().await;
+        let login = matches!(self.credential, Credential::Login { .. });
+        let response = self
+            .session
+            .with_relogin(
+                login,
+                |response| !permission_refusal(response),
+                || async { self.authorized(build()).await?.send().await },
+            )
+            .await?;
+        match wants_second_factor(&response) {
+            Some(failure) => self.answer_second_factor(&build, failure, seen).await,
+            None => Ok(response),
         }
     }
 
