@@ -39,7 +39,7 @@ pub mod emulated;
 
 /// The transport settings the adapters' builders take, and what adapters register
 /// (with any adapter feature).
-#[cfg(any(feature = "docspace", feature = "rocketchat", feature = "slack"))]
+#[cfg(feature = "registry")]
 pub mod http {
     pub use unisession_http::{
         Adapter, AdapterKind, COMMON_KEYS, ConfigError, Rate, RetryConfig, SECRET_KEYS, Settings,
@@ -47,7 +47,7 @@ pub mod http {
     };
 }
 
-#[cfg(any(feature = "docspace", feature = "rocketchat", feature = "slack"))]
+#[cfg(feature = "registry")]
 pub mod registry;
 
 /// The emulators (feature `emulator`).

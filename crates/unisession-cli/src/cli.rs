@@ -195,8 +195,8 @@ pub(crate) enum ConfigCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct EmulateArgs {
-    /// Which provider (default: all three).
-    #[arg(long, value_parser = ["docspace", "rocketchat", "slack", "all"], default_value = "all")]
+    /// Which provider: `all` (the default), or one emulated kind.
+    #[arg(long, value_parser = emulated_kind, default_value = "all")]
     pub provider: String,
     /// Port of the first provider (the next ones take the following ports); 0 picks free ports.
     #[arg(long, default_value_t = 0)]
@@ -213,4 +213,12 @@ pub(crate) struct EmulateArgs {
     /// Write a unisession.toml and the credential files it names into this directory.
     #[arg(long, value_name = "DIR")]
     pub write_config: Option<PathBuf>,
+}
+
+/// `all`, or the kind of an emulated provider.
+fn emulated_kind(value: &str) -> Result<String, String> {
+    if value != "all" {
+        value.parse::<unisession::emulator::ProviderKind>()?;
+    }
+    Ok(value.to_owned())
 }
