@@ -103,7 +103,9 @@ mod config;
 #[doc(hidden)]
 pub mod decode;
 mod errors;
+mod lookup;
 mod provider;
+mod session;
 mod settings;
 mod twofactor;
 mod wire;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use unisession_core::{
     Capabilities, DeviceScope, Email, Error, ErrorKind, ListQuery, Operation, Page, Result,
@@ -13,38 +13,37 @@ use unisession_core::{
     UserLookup, UserRef,
 };
 use unisession_http::{
-    HttpClient, KnownUsers, LoginSession, Method, PaceClass, RequestBuilder, Response,
-    decode_json_object,
+    HttpClient, KnownUsers, LoginSession, Method, PaceClass, Response, decode_json_object,
 };
 
 use crate::config::{Credential, RocketChatBuilder, Scope, UserRevocation};
-use crate::errors::{error_for, error_type};
-use crate::twofactor::{SecondFactors, TwoFactorChallenge, TwoFactorMethod};
+use crate::errors::error_type;
+use crate::twofactor::{SecondFactors, TwoFactorChallenge};
 use crate::wire;
 
 /// The pacing class, when pacing is configured.
 pub(crate) const CLASS: PaceClass = PaceClass::new("rocketchat");
-const LIST: &str = "api/v1/sessions/list";
-const LIST_ALL: &str = "api/v1/sessions/list.all";
-const INFO: &str = "api/v1/sessions/info";
-const INFO_ADMIN: &str = "api/v1/sessions/info.admin";
-const LOGOUT: &str = "api/v1/sessions/logout";
-const LOGOUT_ME: &str = "api/v1/sessions/logout.me";
-const USERS_LOGOUT: &str = "api/v1/users.logout";
-const REMOVE_OTHER_TOKENS: &str = "api/v1/users.removeOtherTokens";
-const USERS_INFO: &str = "api/v1/users.info";
-const USERS_LIST: &str = "api/v1/users.list";
-const ME: &str = "api/v1/me";
-const PERMISSIONS: &str = "api/v1/permissions.listAll";
-const LOGIN: &str = "api/v1/login";
+pub(crate) const LIST: &str = "api/v1/sessions/list";
+pub(crate) const LIST_ALL: &str = "api/v1/sessions/list.all";
+pub(crate) const INFO: &str = "api/v1/sessions/info";
+pub(crate) const INFO_ADMIN: &str = "api/v1/sessions/info.admin";
+pub(crate) const LOGOUT: &str = "api/v1/sessions/logout";
+pub(crate) const LOGOUT_ME: &str = "api/v1/sessions/logout.me";
+pub(crate) const USERS_LOGOUT: &str = "api/v1/users.logout";
+pub(crate) const REMOVE_OTHER_TOKENS: &str = "api/v1/users.removeOtherTokens";
+pub(crate) const USERS_INFO: &str = "api/v1/users.info";
+pub(crate) const USERS_LIST: &str = "api/v1/users.list";
+pub(crate) const ME: &str = "api/v1/me";
+pub(crate) const PERMISSIONS: &str = "api/v1/permissions.listAll";
+pub(crate) const LOGIN: &str = "api/v1/login";
 
 /// The permission without which Rocket.Chat hides other users' emails, and answers
 /// "User not found." to `users.info?email=` for everybody else
 /// (`apps/meteor/app/lib/server/functions/getFullUserData.ts`).
-const VIEW_FULL_INFO: &str = "view-full-other-user-info";
+pub(crate) const VIEW_FULL_INFO: &str = "view-full-other-user-info";
 
 /// Upper bound of `count` (`API_Upper_Count_Limit`).
-const MAX_COUNT: u32 = 100;
+pub(crate) const MAX_COUNT: u32 = 100;
 
 /// Meteor ids (users, sessions) are letters and digits; anything else is refused
 /// before sending.
@@ -53,38 +52,38 @@ pub(crate) fn is_meteor_id(id: &str) -> bool {
 }
 
 /// How users are looked up by email: learned from the server's first answer.
-const LOOKUP_UNKNOWN: u8 = 0;
-const LOOKUP_INFO: u8 = 1;
-const LOOKUP_LEGACY_LIST: u8 = 2;
+pub(crate) const LOOKUP_UNKNOWN: u8 = 0;
+pub(crate) const LOOKUP_INFO: u8 = 1;
+pub(crate) const LOOKUP_LEGACY_LIST: u8 = 2;
 
 /// Whether "User not found." to `users.info?email=` is the server's word on absence:
 /// learned once, from the caller's roles and who holds `view-full-other-user-info`.
-const VISIBILITY_UNKNOWN: u8 = 0;
-const VISIBILITY_FULL: u8 = 1;
-const VISIBILITY_LIMITED: u8 = 2;
+pub(crate) const VISIBILITY_UNKNOWN: u8 = 0;
+pub(crate) const VISIBILITY_FULL: u8 = 1;
+pub(crate) const VISIBILITY_LIMITED: u8 = 2;
 
 /// Rocket.Chat's device management and token APIs behind [`SessionProvider`].
 /// See the crate docs for the mapping, permissions, license needs and 2FA.
 pub struct RocketChatProvider {
-    name: String,
-    http: HttpClient,
-    credential: Credential,
-    session: LoginSession<(String, SecretString)>,
-    scope: Scope,
-    factors: SecondFactors,
+    pub(crate) name: String,
+    pub(crate) http: HttpClient,
+    pub(crate) credential: Credential,
+    pub(crate) session: LoginSession<(String, SecretString)>,
+    pub(crate) scope: Scope,
+    pub(crate) factors: SecondFactors,
     /// Counts second factors completed, so tasks that waited know to retry plainly.
-    two_factor: tokio::sync::Mutex<u64>,
-    user_revocation: UserRevocation,
-    precheck: bool,
-    capabilities: Capabilities,
-    community: Capabilities,
+    pub(crate) two_factor: tokio::sync::Mutex<u64>,
+    pub(crate) user_revocation: UserRevocation,
+    pub(crate) precheck: bool,
+    pub(crate) capabilities: Capabilities,
+    pub(crate) community: Capabilities,
     /// The capabilities once a listing showed the server marks the current session.
-    with_current: Capabilities,
-    license_missing: AtomicBool,
-    current_seen: AtomicBool,
-    lookup: AtomicU8,
-    visibility: AtomicU8,
-    known: KnownUsers,
+    pub(crate) with_current: Capabilities,
+    pub(crate) license_missing: AtomicBool,
+    pub(crate) current_seen: AtomicBool,
+    pub(crate) lookup: AtomicU8,
+    pub(crate) visibility: AtomicU8,
+    pub(crate) known: KnownUsers,
 }
 
 impl fmt::Debug for RocketChatProvider {
@@ -108,7 +107,7 @@ impl fmt::Display for RocketChatProvider {
 /// A refusal of a permission (`{"error":"unauthorized"}` or `"forbidden"`), which some
 /// builds answer with 401: not a sign that the credential expired, so never a
 /// reason to log in again.
-fn permission_refusal(response: &Response) -> bool {
+pub(crate) fn permission_refusal(response: &Response) -> bool {
     matches!(
         failure_of(response).error.as_deref(),
         Some("unauthorized" | "forbidden")
@@ -118,15 +117,15 @@ fn permission_refusal(response: &Response) -> bool {
 /// A 404 that says `Session not found`: the one answer that means the session is
 /// gone. Older servers also answer 404 `unauthorized` without a license, and a
 /// missing route answers 404 too; those are errors, never "already gone".
-fn session_not_found(response: &Response) -> bool {
+pub(crate) fn session_not_found(response: &Response) -> bool {
     response.status() == 404 && failure_of(response).error.as_deref() == Some("Session not found")
 }
 
-fn failure_of(response: &Response) -> wire::Failure {
+pub(crate) fn failure_of(response: &Response) -> wire::Failure {
     decode_json_object(response.body()).unwrap_or_default()
 }
 
-fn wants_second_factor(response: &Response) -> Option<wire::Failure> {
+pub(crate) fn wants_second_factor(response: &Response) -> Option<wire::Failure> {
     if response.status() != 400 && response.status() != 401 {
         return None;
     }
@@ -136,7 +135,7 @@ fn wants_second_factor(response: &Response) -> Option<wire::Failure> {
     .then_some(failure)
 }
 
-fn challenge_of(failure: &wire::Failure) -> TwoFactorChallenge {
+pub(crate) fn challenge_of(failure: &wire::Failure) -> TwoFactorChallenge {
     let details = failure.details.as_ref();
     TwoFactorChallenge {
         method: details
@@ -214,7 +213,7 @@ impl RocketChatProvider {
         }
     }
 
-    fn fail(&self, error: Error, operation: Operation) -> Error {
+    pub(crate) fn fail(&self, error: Error, operation: Operation) -> Error {
         if error.kind() == ErrorKind::PlanRequired {
             self.narrow_to_community();
         }
@@ -223,168 +222,8 @@ impl RocketChatProvider {
             .with_operation(operation)
     }
 
-    /// `POST login`, answering the second factor the server asks for (no password
-    /// fallback at login).
-    async fn login(&self, user: &str, password: &SecretString) -> Result<(String, SecretString)> {
-        let mut code: Option<(TwoFactorMethod, SecretString)> = None;
-        for _ in 0..2 {
-            let mut body = serde_json::json!({"user": user, "password": password.expose_secret()});
-            if let Some((_, code)) = &code {
-                body["code"] = serde_json::Value::String(code.expose_secret().to_owned());
-            }
-            // Retried like a read: a repeated login at worst leaves the caller one more
-            // token nobody received, where giving up would fail the whole run.
-            let response = self
-                .http
-                .request(Method::POST, LOGIN)
-                .json(&body)
-                .idempotent(true)
-                .send()
-                .await?;
-            if response.status() == 200 {
-                let login: wire::Login = decode_json_object(response.body()).map_err(|why| {
-                    Error::new(
-                        ErrorKind::Decode,
-                        format!("could not decode the answer of {LOGIN}: {why}"),
-                    )
-                    .with_temporary(!why.starts_with("unexpected JSON shape"))
-                })?;
-                return Ok((
-                    login.data.user_id,
-                    SecretString::from(login.data.auth_token),
-                ));
-            }
-            let failure = failure_of(&response);
-            match failure.error.as_deref() {
-                Some("totp-required") if code.is_none() => {
-                    let challenge = challenge_of(&failure);
-                    let answer = self.factors.code_for(&challenge).await?;
-                    code = Some((challenge.method, answer));
-                }
-                Some("totp-required" | "totp-invalid" | "totp-max-attempts") => {
-                    return Err(Error::new(
-                        ErrorKind::TwoFactorInvalid,
-                        "Rocket.Chat refused the second factor at login",
-                    )
-                    .with_code(failure.error.clone().unwrap_or_default())
-                    .with_status(response.status().as_u16()));
-                }
-                // Wrong user or password: 401 `Unauthorized` (older servers: 403).
-                _ if matches!(response.status().as_u16(), 401 | 403) => {
-                    return Err(Error::new(
-                        ErrorKind::Unauthenticated,
-                        format!("Rocket.Chat refused the login of {user}"),
-                    )
-                    .with_status(response.status().as_u16()));
-                }
-                // Anything else (a 5xx that outlasted the retries, a proxy's page) is
-                // no verdict on the credential.
-                _ => {
-                    return Err(
-                        error_for(response.status().as_u16(), response.body(), false)
-                            .with_retries(response.retries()),
-                    );
-                }
-            }
-        }
-        Err(Error::new(
-            ErrorKind::TwoFactorInvalid,
-            "Rocket.Chat refused the second factor at login",
-        ))
-    }
-
-    async fn credentials(&self) -> Result<(String, SecretString)> {
-        self.session
-            .get_or_login(|| match &self.credential {
-                Credential::Login { user, password } => Some(self.login(user, password)),
-                Credential::Token { .. } => None,
-            })
-            .await?
-            .ok_or_else(|| Error::new(ErrorKind::Unauthenticated, "no credential"))
-    }
-
-    async fn authorized(&self, request: RequestBuilder) -> Result<RequestBuilder> {
-        let (user_id, token) = self.credentials().await?;
-        let request = request
-            .header("x-user-id", &user_id)
-            .secret_header("x-auth-token", &token);
-        Ok(match self.http.pacer().rate(CLASS) {
-            Some(_) => request.class(CLASS),
-            None => request,
-        })
-    }
-
-    /// Sends a request built by `build`: logs in again once after a 401 (login mode),
-    /// and answers a `totp-required` challenge once, with a code for exactly the
-    /// method the server named. `totp-invalid` and `totp-max-attempts` are final.
-    async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response> {
-        let seen = *self.two_factor.lock().await;
-        let login = matches!(self.credential, Credential::Login { .. });
-        let response = self
-            .session
-            .with_relogin(
-                login,
-                |response| !permission_refusal(response),
-                || async { self.authorized(build()).await?.send().await },
-            )
-            .await?;
-        match wants_second_factor(&response) {
-            Some(failure) => self.answer_second_factor(&build, failure, seen).await,
-            None => Ok(response),
-        }
-    }
-
-    async fn answer_second_factor(
-        &self,
-        build: &impl Fn() -> RequestBuilder,
-        mut failure: wire::Failure,
-        seen: u64,
-    ) -> Result<Response> {
-        let mut completed = self.two_factor.lock().await;
-        if *completed != seen {
-            // Another task completed a second factor meanwhile; the server may remember it.
-            let retry = self.authorized(build()).await?.send().await?;
-            match wants_second_factor(&retry) {
-                None => return Ok(retry),
-                Some(again) => failure = again,
-            }
-        }
-        let challenge = challenge_of(&failure);
-        let code = self.factors.code_for(&challenge).await?;
-        let response = self
-            .authorized(build())
-            .await?
-            .secret_header("x-2fa-code", &code)
-            .header("x-2fa-method", challenge.method.as_str())
-            .send()
-            .await?;
-        let refused = failure_of(&response);
-        match error_type(&refused).as_deref() {
-            Some(kind @ ("totp-invalid" | "totp-max-attempts")) if response.status() == 400 => {
-                Err(Error::new(
-                    ErrorKind::TwoFactorInvalid,
-                    format!("Rocket.Chat refused the {} code", challenge.method),
-                )
-                .with_code(kind)
-                .with_status(400))
-            }
-            Some("totp-required") => Err(Error::new(
-                ErrorKind::TwoFactorRequired,
-                format!(
-                    "Rocket.Chat asked again for a second factor after a {} code",
-                    challenge.method
-                ),
-            )
-            .with_code("totp-required")),
-            _ => {
-                *completed += 1;
-                Ok(response)
-            }
-        }
-    }
-
     /// Decodes a successful answer, or maps the failure.
-    fn decode<T: DeserializeOwned>(&self, response: &Response) -> Result<T> {
+    pub(crate) fn decode<T: DeserializeOwned>(&self, response: &Response) -> Result<T> {
         crate::decode::answer(
             response.route(),
             response.status().as_u16(),
@@ -393,7 +232,7 @@ impl RocketChatProvider {
         .map_err(|e| e.with_retries(response.retries()))
     }
 
-    fn check_session_id(&self, id: &SessionId, op: Operation) -> Result<()> {
+    pub(crate) fn check_session_id(&self, id: &SessionId, op: Operation) -> Result<()> {
         if is_meteor_id(id.as_str()) {
             Ok(())
         } else {
@@ -404,7 +243,7 @@ impl RocketChatProvider {
         }
     }
 
-    fn check_user_id(&self, id: &UserId, op: Operation) -> Result<()> {
+    pub(crate) fn check_user_id(&self, id: &UserId, op: Operation) -> Result<()> {
         if is_meteor_id(id.as_str()) {
             Ok(())
         } else {
@@ -417,7 +256,7 @@ impl RocketChatProvider {
 
     /// Whether the session is still live, asked before a logout because Rocket.Chat
     /// answers 200 to logging out a session that is already gone.
-    async fn session_is_live(&self, id: &SessionId) -> Result<bool> {
+    pub(crate) async fn session_is_live(&self, id: &SessionId) -> Result<bool> {
         let route = match self.scope {
             Scope::Workspace => INFO_ADMIN,
             Scope::Own => INFO,
@@ -455,139 +294,8 @@ impl RocketChatProvider {
         let info: wire::UserInfo = self
             .decode(&response)
             .map_err(|e| e.with_provider(self.name.clone()))?;
-        Ok(user_ref(info.user, None))
+        Ok(crate::lookup::user_ref(info.user, None))
     }
-
-    /// Whether the caller sees every user's emails (`view-full-other-user-info`
-    /// through one of its roles): `GET me` and `GET permissions.listAll`, once.
-    async fn sees_all_emails(&self) -> Result<bool> {
-        match self.visibility.load(Ordering::Relaxed) {
-            VISIBILITY_FULL => return Ok(true),
-            VISIBILITY_LIMITED => return Ok(false),
-            _ => {}
-        }
-        let me: wire::Me = {
-            let response = self.send(|| self.http.request(Method::GET, ME)).await?;
-            self.decode(&response)?
-        };
-        let permissions: wire::Permissions = {
-            let response = self
-                .send(|| self.http.request(Method::GET, PERMISSIONS))
-                .await?;
-            self.decode(&response)?
-        };
-        let full = permissions
-            .update
-            .iter()
-            .filter(|p| p.id == VIEW_FULL_INFO)
-            .any(|p| p.roles.iter().any(|r| me.roles.contains(r)));
-        let value = if full {
-            VISIBILITY_FULL
-        } else {
-            VISIBILITY_LIMITED
-        };
-        self.visibility.store(value, Ordering::Relaxed);
-        Ok(full)
-    }
-
-    /// Confirms that `user` exists before a revocation by id: `users.logout` answers
-    /// 200 "User X has been logged out!" for any id (`Users.unsetLoginTokens` is an
-    /// `updateOne`, always truthy), and listing an unknown user's sessions shows
-    /// none. `users.info?userId=` answers "User not found." for ids nobody has. Ids
-    /// this adapter's own lookups answered are known and not asked again.
-    async fn confirm_user(&self, user: &UserId) -> Result<()> {
-        if self.known.contains(user.as_str()) {
-            return Ok(());
-        }
-        let response = self
-            .send(|| {
-                self.http
-                    .request(Method::GET, USERS_INFO)
-                    .query("userId", user.as_str())
-            })
-            .await?;
-        if response.status() == 400
-            && failure_of(&response).error.as_deref() == Some("User not found.")
-        {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("Rocket.Chat has no user with id {user} (users.info answered \"User not found.\")"),
-            )
-            .with_status(400));
-        }
-        let info: wire::UserInfo = self.decode(&response)?;
-        if info.user.id != user.as_str() {
-            return Err(Error::new(
-                ErrorKind::IdentityMismatch,
-                format!(
-                    "users.info?userId={user} answered with user {}: the server ignored the filter, so nothing was done",
-                    info.user.id
-                ),
-            ));
-        }
-        self.known.remember(user.as_str());
-        Ok(())
-    }
-
-    /// Servers before 8.4: `users.list?query={"emails.address": …}`. From 7.0 the
-    /// server ignores `query` unless `ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS` is set,
-    /// and before 7.0 it drops the key for callers without `view-full-other-user-info`
-    /// (`apps/meteor/app/api/server/helpers/parseJsonQuery.ts`): either way it answers
-    /// the first page of everybody. So only two answers prove anything: a record
-    /// carrying the email (the person), or no user at all (an ignored filter would
-    /// have listed at least the caller). Anything else cannot prove absence.
-    async fn find_by_legacy_list(&self, email: &Email) -> Result<UserLookup> {
-        let query = serde_json::json!({"emails.address": email.as_str()}).to_string();
-        let response = self
-            .send(|| {
-                self.http
-                    .request(Method::GET, USERS_LIST)
-                    .query("query", query.clone())
-            })
-            .await?;
-        if response.status() == 400 {
-            let error = error_for(400, response.body(), false);
-            if error.kind() == ErrorKind::InvalidInput {
-                return Err(Error::unsupported(
-                    Operation::FindUser,
-                    "this Rocket.Chat server cannot look users up by email: users.info?email= needs 8.4, and users.list refuses query",
-                ));
-            }
-            return Err(error);
-        }
-        let list: wire::UserList = self.decode(&response)?;
-        if let Some(user) = list
-            .users
-            .into_iter()
-            .find(|u| u.emails.iter().any(|e| email.matches(&e.address)))
-        {
-            return Ok(UserLookup::Found(user_ref(user, Some(email))));
-        }
-        if list.total == Some(0) {
-            return Ok(UserLookup::not_found(
-                "users.list?query={\"emails.address\":…} answered no user at all (a server ignoring the filter lists at least the caller)",
-            ));
-        }
-        Err(Error::unsupported(
-            Operation::FindUser,
-            "this Rocket.Chat server ignored the email filter of users.list (from 7.0 `query` is ignored unless ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS is set; before 7.0 it is dropped without view-full-other-user-info), so its answer cannot prove the person absent: upgrade to 8.4 (users.info?email=), set the variable, or give the person's Rocket.Chat user id",
-        ))
-    }
-}
-
-/// The user as a [`UserRef`]; its email is the address that matched `email`, or the
-/// first one when no lookup is behind it.
-fn user_ref(user: wire::User, email: Option<&Email>) -> UserRef {
-    let address = match email {
-        Some(email) => user.emails.iter().find(|e| email.matches(&e.address)),
-        None => user.emails.first(),
-    }
-    .map(|e| e.address.clone());
-    let mut found = UserRef::new(UserId::new(user.id));
-    found.email = address;
-    found.name = user.name.or(user.username);
-    found.active = user.active;
-    found
 }
 
 /// `config check`: `users.info` of the caller, naming it.
@@ -793,57 +501,5 @@ impl SessionProvider for RocketChatProvider {
             self.known.remember(user.id.as_str());
         }
         Ok(lookup)
-    }
-}
-
-impl RocketChatProvider {
-    async fn lookup(&self, email: &Email) -> Result<UserLookup> {
-        if self.lookup.load(Ordering::Relaxed) == LOOKUP_LEGACY_LIST {
-            return self.find_by_legacy_list(email).await;
-        }
-        let response = self
-            .send(|| {
-                self.http
-                    .request(Method::GET, USERS_INFO)
-                    .query("email", email.as_str())
-            })
-            .await?;
-        if response.status() == 400 {
-            let error = error_for(400, response.body(), false);
-            match (error.kind(), error.code()) {
-                (ErrorKind::NotFound, _) => {
-                    self.lookup.store(LOOKUP_INFO, Ordering::Relaxed);
-                    if self.sees_all_emails().await? {
-                        return Ok(UserLookup::not_found(
-                            "users.info?email= answered \"User not found.\" to a caller holding view-full-other-user-info",
-                        ));
-                    }
-                    return Err(Error::new(
-                        ErrorKind::PermissionDenied,
-                        "Rocket.Chat answers \"User not found.\" to users.info?email= for every other user when the caller lacks view-full-other-user-info, so this proves nothing: grant the permission or give the person's Rocket.Chat user id",
-                    )
-                    .with_code(VIEW_FULL_INFO));
-                }
-                (_, Some("invalid-params")) => {
-                    self.lookup.store(LOOKUP_LEGACY_LIST, Ordering::Relaxed);
-                    return self.find_by_legacy_list(email).await;
-                }
-                _ => return Err(error),
-            }
-        }
-        let info: wire::UserInfo = self.decode(&response)?;
-        self.lookup.store(LOOKUP_INFO, Ordering::Relaxed);
-        let addresses: Vec<&str> = info
-            .user
-            .emails
-            .iter()
-            .map(|e| e.address.as_str())
-            .collect();
-        email.confirm(
-            addresses,
-            "users.info?email=",
-            &UserId::new(info.user.id.clone()),
-        )?;
-        Ok(UserLookup::Found(user_ref(info.user, Some(email))))
     }
 }

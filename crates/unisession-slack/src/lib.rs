@@ -67,12 +67,12 @@ mod config;
 #[doc(hidden)]
 pub mod decode;
 mod errors;
+mod extras;
 mod provider;
 mod settings;
 mod wire;
 
 pub use config::{DEFAULT_PACE, SlackBuilder, Tier};
-pub use provider::{
-    Identity, SessionSettings, SessionSettingsReport, SlackProvider, UserSessionSettings,
-};
+pub use extras::{SessionSettings, SessionSettingsReport, UserSessionSettings};
+pub use provider::{Identity, SlackProvider};
 pub use settings::{KIND, SlackSettings};
