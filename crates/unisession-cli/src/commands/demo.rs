@@ -18,8 +18,7 @@ use crate::output;
 
 const NEXT: &str = "\
 Next: point unisession at your real providers.
-  1. Write unisession.toml with a [providers.NAME] table per instance: kind, base_url,
-     and a credential named by token_env / token_file (see the README's quick start).
+  1. unisession config init       writes unisession.toml, a [providers.NAME] table per instance
   2. unisession config check      checks each credential with a harmless call
   3. unisession plan EMAIL        shows what would be revoked, revokes nothing
   4. unisession offboard EMAIL    logs the person out everywhere and verifies";
@@ -91,13 +90,14 @@ async fn listings(
 
 fn listing_table(listings: &[Listing]) -> String {
     let mut rows = Vec::new();
+    let mut notes = output::Notes::default();
     for listing in listings {
         match &listing.sessions {
             Some(sessions) => rows.extend(output::session_rows(&listing.provider, sessions)),
             None => rows.push(vec![
                 listing.provider.clone(),
                 "-".to_owned(),
-                listing.note.clone().unwrap_or_default(),
+                notes.with("cannot list", listing.note.clone().unwrap_or_default()),
                 String::new(),
                 String::new(),
                 String::new(),
@@ -105,7 +105,7 @@ fn listing_table(listings: &[Listing]) -> String {
             ]),
         }
     }
-    output::table(&output::SESSION_HEADERS, rows)
+    output::fitted(&output::SESSION_HEADERS, rows, &notes, output::width())
 }
 
 pub(crate) async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliError> {

@@ -109,8 +109,14 @@ impl Context<'_> {
         }
     }
 
+    /// Prints `text`: JSON as it is; for people, lines wider than the terminal are
+    /// wrapped (tables are built to fit already).
     pub(crate) fn print(&self, text: &str) {
-        println!("{text}");
+        if self.json() {
+            println!("{text}");
+        } else {
+            println!("{}", crate::output::wrap(text, crate::output::width()));
+        }
     }
 }
 

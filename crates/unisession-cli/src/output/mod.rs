@@ -1,20 +1,23 @@
 //! Tables for people, JSON for scripts. No colour is ever emitted, so `NO_COLOR`
-//! and pipes get plain text.
+//! and pipes get plain text. Tables fit the terminal (see [`layout`]); the JSON keeps
+//! every id and explanation whole.
 
-use comfy_table::{ContentArrangement, Table, presets};
+mod layout;
+
 use serde::Serialize;
 use unisession::fleet::{Plan, ProviderOutcome, Report, Resolution};
 use unisession::{Session, Verification};
 
+pub(crate) use layout::{Notes, fitted, shorten, width, wrap};
+
+/// Ids longer than this are shortened in the middle in tables (fewer on a narrow
+/// terminal).
+fn id_width() -> usize {
+    if width() < 100 { 11 } else { 17 }
+}
+
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED);
-    table.set_content_arrangement(ContentArrangement::Disabled);
-    table.set_header(headers.iter().copied());
-    for row in rows {
-        table.add_row(row);
-    }
-    table.to_string()
+    fitted(headers, rows, &Notes::default(), width())
 }
 
 pub(crate) fn json(value: &impl Serialize) -> String {
@@ -40,8 +43,8 @@ pub(crate) fn session_rows(provider: &str, sessions: &[Session]) -> Vec<Vec<Stri
                 .join(" / ");
             vec![
                 provider.to_owned(),
-                s.user.to_string(),
-                s.id.to_string(),
+                shorten(s.user.as_str(), id_width()),
+                shorten(s.id.as_str(), id_width()),
                 if device.is_empty() {
                     "-".to_owned()
                 } else {
@@ -63,16 +66,18 @@ pub(crate) const SESSION_HEADERS: [&str; 7] = [
     "PROVIDER", "USER", "SESSION", "DEVICE", "IP", "SINCE", "CURRENT",
 ];
 
-pub(crate) fn verification(v: Option<&Verification>) -> String {
+/// The verification in a few words; the reason of an unverifiable one as a note.
+fn verification(v: Option<&Verification>, notes: &mut Notes) -> String {
     match v {
         Some(Verification::Verified) => "verified: none left".to_owned(),
         Some(Verification::StillActive { remaining }) => format!("STILL ACTIVE: {remaining}"),
-        Some(Verification::Unverifiable { reason }) => format!("unverifiable: {reason}"),
+        Some(Verification::Unverifiable { reason }) => notes.with("unverifiable", reason.clone()),
         Some(_) | None => "-".to_owned(),
     }
 }
 
 pub(crate) fn report_table(report: &Report) -> String {
+    let mut notes = Notes::default();
     let rows = report
         .providers
         .iter()
@@ -88,23 +93,28 @@ pub(crate) fn report_table(report: &Report) -> String {
                     "?".to_owned(),
                     "accepted; completes asynchronously".to_owned(),
                 ),
-                ProviderOutcome::UserNotFound { evidence } => ("0".to_owned(), evidence.clone()),
-                _ => ("0".to_owned(), String::new()),
+                ProviderOutcome::UserNotFound { evidence } => ("-".to_owned(), evidence.clone()),
+                _ => ("-".to_owned(), String::new()),
+            };
+            let outcome = p.outcome.name().to_uppercase();
+            let outcome = if detail.is_empty() {
+                outcome
+            } else {
+                notes.with(&outcome, detail)
             };
             vec![
                 p.provider.clone(),
                 p.user
                     .as_ref()
-                    .map_or_else(|| "-".to_owned(), ToString::to_string),
-                p.outcome.name().to_uppercase(),
+                    .map_or_else(|| "-".to_owned(), |u| shorten(u.as_str(), id_width())),
+                outcome,
                 count,
-                verification(p.outcome.verification()),
+                verification(p.outcome.verification(), &mut notes),
                 p.retries.to_string(),
-                detail,
             ]
         })
         .collect();
-    table(
+    fitted(
         &[
             "PROVIDER",
             "USER",
@@ -112,37 +122,44 @@ pub(crate) fn report_table(report: &Report) -> String {
             "REVOKED",
             "VERIFICATION",
             "RETRIES",
-            "DETAIL",
         ],
         rows,
+        &notes,
+        width(),
     )
 }
 
 pub(crate) fn plan_table(plan: &Plan) -> String {
+    let mut notes = Notes::default();
     let rows = plan
         .providers
         .iter()
         .map(|p| {
             let user = match &p.resolution {
-                Resolution::Found { user } => user.id.to_string(),
-                Resolution::NotFound { evidence } => format!("not found: {evidence}"),
-                Resolution::Unsupported { .. } => "cannot look up".to_owned(),
-                Resolution::Failed { error } => format!("lookup failed: {error}"),
+                Resolution::Found { user } => shorten(user.id.as_str(), id_width()),
+                Resolution::NotFound { evidence } => notes.with("not found", evidence.clone()),
+                Resolution::Unsupported { reason } => notes.with("cannot look up", reason.clone()),
+                Resolution::Failed { error } => notes.with("lookup failed", error.to_string()),
                 _ => "-".to_owned(),
             };
-            vec![
-                p.provider.clone(),
-                user,
-                p.sessions
-                    .as_ref()
-                    .map_or_else(|| "cannot list".to_owned(), |s| s.len().to_string()),
-                p.method.clone().unwrap_or_else(|| "-".to_owned()),
-                p.cannot.join("; "),
-            ]
+            let sessions = p
+                .sessions
+                .as_ref()
+                .map_or_else(|| "cannot list".to_owned(), |s| s.len().to_string());
+            let call = p.method.clone().unwrap_or_else(|| "-".to_owned());
+            // What cannot be done goes below the table; a reason already given for the
+            // lookup keeps its number.
+            let call = p
+                .cannot
+                .iter()
+                .fold(call, |cell, why| notes.with(&cell, why.clone()));
+            vec![p.provider.clone(), user, sessions, call]
         })
         .collect();
-    table(
-        &["PROVIDER", "USER", "SESSIONS", "WOULD CALL", "CANNOT"],
+    fitted(
+        &["PROVIDER", "USER", "SESSIONS", "WOULD CALL"],
         rows,
+        &notes,
+        width(),
     )
 }
