@@ -93,19 +93,21 @@ fn listing_table(listings: &[Listing]) -> String {
     let mut notes = output::Notes::default();
     for listing in listings {
         match &listing.sessions {
-            Some(sessions) => rows.extend(output::session_rows(&listing.provider, sessions)),
-            None => rows.push(vec![
-                listing.provider.clone(),
-                "-".to_owned(),
-                notes.with("cannot list", listing.note.clone().unwrap_or_default()),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]),
+            Some(sessions) => rows.extend(output::session_rows(
+                &listing.provider,
+                sessions,
+                true,
+                &mut notes,
+            )),
+            None => rows.push(output::unlisted_row(
+                &listing.provider,
+                "cannot list",
+                listing.note.clone().unwrap_or_default(),
+                &mut notes,
+            )),
         }
     }
-    output::fitted(&output::SESSION_HEADERS, rows, &notes, output::width())
+    output::sessions_table(rows, &notes)
 }
 
 pub(crate) async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliError> {

@@ -68,7 +68,7 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &EmulateArgs) -> Result<Exit, C
     let emulator = Emulator::start(config)
         .await
         .map_err(|e| CliError::usage(format!("could not start the emulators: {e}")))?;
-    ctx.print(&emulator.summary());
+    ctx.print_verbatim(&emulator.summary());
     if let Some(dir) = &args.write_config {
         let path = write_config(dir, &emulator)
             .map_err(|e| CliError::usage(format!("{}: {e}", dir.display())))?;

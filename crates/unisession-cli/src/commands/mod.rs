@@ -118,6 +118,11 @@ impl Context<'_> {
             println!("{}", crate::output::wrap(text, crate::output::width()));
         }
     }
+
+    /// Prints `text` as it is: for what must be copied whole (credentials).
+    pub(crate) fn print_verbatim(&self, text: &str) {
+        println!("{text}");
+    }
 }
 
 /// The exit a report deserves: 0 complete, 3 if a provider refused the credential,

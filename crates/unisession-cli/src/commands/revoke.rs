@@ -166,10 +166,9 @@ pub(crate) async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Ex
                 if ctx.json() {
                     ctx.print(&output::json(&out));
                 } else {
-                    ctx.print(&output::table(
-                        &output::SESSION_HEADERS,
-                        output::session_rows(&name, &out.would_revoke),
-                    ));
+                    let mut notes = output::Notes::default();
+                    let rows = output::session_rows(&name, &out.would_revoke, true, &mut notes);
+                    ctx.print(&output::sessions_table(rows, &notes));
                     ctx.print(&format!("{name}: would revoke every session but the current one (dry run: nothing was sent)"));
                 }
                 return Ok(Exit::Complete);

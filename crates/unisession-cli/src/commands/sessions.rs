@@ -104,22 +104,30 @@ pub(crate) async fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<Exit, Cli
     if ctx.json() {
         ctx.print(&output::json(&out));
     } else {
-        let rows = out
-            .providers
-            .iter()
-            .flat_map(|p| output::session_rows(&p.provider, &p.sessions))
-            .collect();
-        ctx.print(&output::table(&output::SESSION_HEADERS, rows));
-        for p in out.providers.iter().filter(|p| p.error.is_some()) {
-            ctx.print(&format!(
-                "{}: {}",
-                p.provider,
-                p.error
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            ));
+        let one_person = args.user.is_some() || args.user_id.is_some();
+        let mut notes = output::Notes::default();
+        let mut rows = Vec::new();
+        for p in &out.providers {
+            match &p.error {
+                Some(error) => rows.push(output::unlisted_row(
+                    &p.provider,
+                    if error.kind == unisession::ErrorKind::Unsupported {
+                        "cannot list"
+                    } else {
+                        "failed"
+                    },
+                    error.message.clone(),
+                    &mut notes,
+                )),
+                None => rows.extend(output::session_rows(
+                    &p.provider,
+                    &p.sessions,
+                    one_person,
+                    &mut notes,
+                )),
+            }
         }
+        ctx.print(&output::sessions_table(rows, &notes));
         ctx.print(&format!("{} session(s)", out.total));
     }
     Ok(exit)

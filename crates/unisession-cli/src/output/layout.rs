@@ -10,14 +10,42 @@ use unicode_width::UnicodeWidthStr;
 pub(crate) const DEFAULT_WIDTH: usize = 100;
 
 /// Column widths (padding included) for columns wanting `natural`, within a table
-/// `width` wide: all of it where it fits; else every column gets at most one level,
-/// the highest that fits, and what is left goes to the columns that wanted more.
-fn shares(natural: &[usize], width: usize) -> Vec<usize> {
-    const NARROWEST: usize = 5;
+/// `width` wide: all of it where it fits. Else the `rigid` columns (values without a
+/// space: ids, addresses, counts, which could only be cut) keep their width and the
+/// others share what is left; and when even that does not fit, every column gets
+/// at most one level, the highest that fits.
+fn shares(natural: &[usize], rigid: &[bool], width: usize) -> Vec<usize> {
+    /// The narrowest a column that wraps at words is made.
+    const FLEXIBLE: usize = 10;
     let available = width.saturating_sub(natural.len() + 1);
     if natural.iter().sum::<usize>() <= available {
         return natural.to_vec();
     }
+    let is_rigid = |i: usize| rigid.get(i).copied().unwrap_or(false);
+    let rigid_sum: usize = (0..natural.len())
+        .filter(|&i| is_rigid(i))
+        .map(|i| natural[i])
+        .sum();
+    let flexible: Vec<usize> = (0..natural.len()).filter(|&i| !is_rigid(i)).collect();
+    let flexible_least: usize = flexible.iter().map(|&i| natural[i].min(FLEXIBLE)).sum();
+    if !flexible.is_empty() && rigid_sum + flexible_least <= available {
+        let wanted: Vec<usize> = flexible.iter().map(|&i| natural[i]).collect();
+        let mut widths = natural.to_vec();
+        for (&i, w) in flexible
+            .iter()
+            .zip(level_fill(&wanted, available - rigid_sum))
+        {
+            widths[i] = w;
+        }
+        return widths;
+    }
+    level_fill(natural, available)
+}
+
+/// Widths summing to at most `available` (where possible): no column above the
+/// highest level that fits, the remainder to the columns that wanted more.
+fn level_fill(natural: &[usize], available: usize) -> Vec<usize> {
+    const NARROWEST: usize = 5;
     let fits = |level: usize| natural.iter().map(|&n| n.min(level)).sum::<usize>() <= available;
     let mut level = NARROWEST;
     while fits(level + 1) && level < natural.iter().copied().max().unwrap_or(0) {
@@ -99,13 +127,14 @@ impl Notes {
         format!("[{}]", index + 1)
     }
 
-    /// `cell` followed by the mark of `note`.
+    /// `cell` followed by the mark of `note`, joined by a no-break space so the mark
+    /// never wraps onto a line of its own.
     pub(crate) fn with(&mut self, cell: &str, note: impl Into<String>) -> String {
         let mark = self.mark(note);
         if cell.is_empty() {
             mark
         } else {
-            format!("{cell} {mark}")
+            format!("{cell}\u{a0}{mark}")
         }
     }
 
@@ -135,6 +164,14 @@ pub(crate) fn fitted(
         })
     };
     let kept: Vec<usize> = (0..headers.len()).filter(|&c| carries(c)).collect();
+    let rigid: Vec<bool> = kept
+        .iter()
+        .map(|&c| {
+            rows.iter()
+                .filter_map(|row| row.get(c))
+                .all(|cell| !cell.contains(' '))
+        })
+        .collect();
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);
     table.set_content_arrangement(ContentArrangement::Dynamic);
@@ -152,7 +189,7 @@ pub(crate) fn fitted(
     let natural: Vec<usize> = (0..kept.len())
         .map(|i| rows_width(&table, i).max(headers[kept[i]].width()) + 2)
         .collect();
-    for (column, width) in table.column_iter_mut().zip(shares(&natural, width)) {
+    for (column, width) in table.column_iter_mut().zip(shares(&natural, &rigid, width)) {
         let width = u16::try_from(width).unwrap_or(u16::MAX);
         column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(width)));
     }
@@ -217,13 +254,8 @@ fn wrap_with(text: &str, width: usize, first: &str, rest: &str) -> String {
         }
         current.push_str(piece);
         fresh = false;
-        // A word longer than a whole line is cut where the line ends.
-        while current.trim_end().width() > width {
-            let cut = clip(&current, width);
-            let rest_of_word = current[cut.len()..].to_owned();
-            lines.push(cut);
-            current = format!("{rest}{rest_of_word}");
-        }
+        // A word longer than a whole line (a URL, a token) is never cut: cut, it
+        // could not be copied. It stands alone on its line.
     }
     lines.push(current.trim_end().to_owned());
     lines.join("\n")
@@ -251,7 +283,7 @@ mod tests {
     #[test]
     fn notes_are_numbered_once_per_text() {
         let mut notes = Notes::default();
-        assert_eq!(notes.with("REVOKED", "why"), "REVOKED [1]");
+        assert_eq!(notes.with("REVOKED", "why"), "REVOKED\u{a0}[1]");
         assert_eq!(notes.mark("other"), "[2]");
         assert_eq!(notes.mark("why"), "[1]");
     }
@@ -286,8 +318,9 @@ mod tests {
 
     #[test]
     fn shares_keep_short_columns_whole_and_fit() {
-        assert_eq!(shares(&[10, 12, 30], 80), vec![10, 12, 30]);
-        let narrow = shares(&[12, 19, 19, 26, 21, 18], 80);
+        let none = [false; 6];
+        assert_eq!(shares(&[10, 12, 30], &none, 80), vec![10, 12, 30]);
+        let narrow = shares(&[12, 19, 19, 26, 21, 18], &none, 80);
         assert!(narrow.iter().sum::<usize>() + 7 <= 80, "{narrow:?}");
         assert_eq!(
             narrow[0], 12,
@@ -297,11 +330,27 @@ mod tests {
     }
 
     #[test]
-    fn wrap_keeps_the_indent_and_cuts_endless_words() {
-        let text = format!("  {} end", "x".repeat(30));
-        let out = wrap(&text, 20);
-        assert!(out.lines().all(|l| l.width() <= 20), "{out}");
-        assert!(out.starts_with("  xxxx"), "{out}");
+    fn rigid_columns_keep_their_width_while_prose_gives_way() {
+        // provider, user, session, device (words), ip, since
+        let natural = [12, 13, 13, 30, 15, 12];
+        let rigid = [true, true, true, false, true, true];
+        let widths = shares(&natural, &rigid, 90);
+        assert_eq!(
+            [widths[0], widths[1], widths[2], widths[4], widths[5]],
+            [12, 13, 13, 15, 12],
+            "{widths:?}"
+        );
+        assert_eq!(widths.iter().sum::<usize>() + 7, 90, "{widths:?}");
+        // Too narrow even for that: every column gives way.
+        let tight = shares(&natural, &rigid, 60);
+        assert!(tight.iter().sum::<usize>() + 7 <= 60, "{tight:?}");
+    }
+
+    #[test]
+    fn wrap_keeps_the_indent_and_never_cuts_a_word() {
+        let token = "x".repeat(30);
+        let out = wrap(&format!("  key: {token} end"), 20);
+        assert_eq!(out, format!("  key:\n    {token}\n    end"), "{out}");
         let prose = wrap("one two three four five six seven", 12);
         assert_eq!(prose, "one two\n  three four\n  five six\n  seven");
         let table = "│ a  ┆ b │\n│ cc ┆ d │";

@@ -10,10 +10,10 @@ use unisession::{Session, Verification};
 
 pub(crate) use layout::{Notes, fitted, shorten, width, wrap};
 
-/// Ids longer than this are shortened in the middle in tables (fewer on a narrow
-/// terminal).
+/// Ids longer than this are shortened in the middle in tables: on a narrow terminal
+/// to what still tells them apart at a glance.
 fn id_width() -> usize {
-    if width() < 100 { 11 } else { 17 }
+    if width() < 100 { 9 } else { 17 }
 }
 
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -25,14 +25,31 @@ pub(crate) fn json(value: &impl Serialize) -> String {
         .unwrap_or_else(|e| format!("{{\"error\":\"could not encode the output: {e}\"}}"))
 }
 
+/// When the session began: with the time of day where the terminal has room.
 fn since(session: &Session) -> String {
-    session.created_at.map_or_else(
-        || "-".to_owned(),
-        |t| t.format("%Y-%m-%d %H:%M").to_string(),
-    )
+    let format = if width() < 100 {
+        "%Y-%m-%d"
+    } else {
+        "%Y-%m-%d %H:%M"
+    };
+    session
+        .created_at
+        .map_or_else(|| "-".to_owned(), |t| t.format(format).to_string())
 }
 
-pub(crate) fn session_rows(provider: &str, sessions: &[Session]) -> Vec<Vec<String>> {
+/// What marks the session of the credential in use.
+const CURRENT: &str =
+    "the session of the credential this tool uses (revoking it logs the tool out)";
+
+/// One row per session; the credential's own session is marked with a note. The
+/// user column stays empty (and is left out) for one person's sessions: the title
+/// names the person.
+pub(crate) fn session_rows(
+    provider: &str,
+    sessions: &[Session],
+    one_person: bool,
+    notes: &mut Notes,
+) -> Vec<Vec<String>> {
     sessions
         .iter()
         .map(|s| {
@@ -41,10 +58,19 @@ pub(crate) fn session_rows(provider: &str, sessions: &[Session]) -> Vec<Vec<Stri
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" / ");
+            let id = shorten(s.id.as_str(), id_width());
             vec![
                 provider.to_owned(),
-                shorten(s.user.as_str(), id_width()),
-                shorten(s.id.as_str(), id_width()),
+                if one_person {
+                    String::new()
+                } else {
+                    shorten(s.user.as_str(), id_width())
+                },
+                if s.current {
+                    notes.with(&id, CURRENT)
+                } else {
+                    id
+                },
                 if device.is_empty() {
                     "-".to_owned()
                 } else {
@@ -52,19 +78,36 @@ pub(crate) fn session_rows(provider: &str, sessions: &[Session]) -> Vec<Vec<Stri
                 },
                 s.ip.clone().unwrap_or_else(|| "-".to_owned()),
                 since(s),
-                if s.current {
-                    "yes".to_owned()
-                } else {
-                    String::new()
-                },
             ]
         })
         .collect()
 }
 
-pub(crate) const SESSION_HEADERS: [&str; 7] = [
-    "PROVIDER", "USER", "SESSION", "DEVICE", "IP", "SINCE", "CURRENT",
-];
+/// The row of a provider whose sessions could not be listed: `what` in the session
+/// column, `why` as a note.
+pub(crate) fn unlisted_row(
+    provider: &str,
+    what: &str,
+    why: String,
+    notes: &mut Notes,
+) -> Vec<String> {
+    // The label stays on one line: its note says the rest.
+    vec![
+        provider.to_owned(),
+        String::new(),
+        notes.with(&what.replace(' ', "\u{a0}"), why),
+    ]
+}
+
+/// The table of session rows.
+pub(crate) fn sessions_table(rows: Vec<Vec<String>>, notes: &Notes) -> String {
+    fitted(
+        &["PROVIDER", "USER", "SESSION", "DEVICE", "IP", "SINCE"],
+        rows,
+        notes,
+        width(),
+    )
+}
 
 /// The verification in a few words; the reason of an unverifiable one as a note.
 fn verification(v: Option<&Verification>, notes: &mut Notes) -> String {
