@@ -69,6 +69,18 @@ pub(crate) enum Command {
     Config(ConfigCommand),
     /// Run the emulated providers in the foreground.
     Emulate(EmulateArgs),
+    /// Print a shell completion script: `unisession completions bash > /etc/bash_completion.d/unisession`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages: unisession(1) on stdout, or every page into --dir.
+    Man {
+        /// Write unisession.1 and one page per command (unisession-offboard.1, …) here.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -84,7 +96,10 @@ impl Command {
             Command::Offboard(args) if args.file.is_some() => "offboard --file",
             Command::Offboard(_) => "offboard",
             Command::Config(ConfigCommand::Check) => "config check",
+            Command::Config(ConfigCommand::Init(_)) => "config init",
             Command::Emulate(_) => "emulate",
+            Command::Completions { .. } => "completions",
+            Command::Man { .. } => "man",
         }
     }
 }
@@ -191,6 +206,32 @@ pub(crate) struct OffboardArgs {
 pub(crate) enum ConfigCommand {
     /// Validate the configuration and check each credential with a harmless call.
     Check,
+    /// Write a commented unisession.toml: one [providers.NAME] table per kind.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The kinds to configure (repeatable); every kind this build knows by default.
+    #[arg(long = "kind", value_name = "KIND", value_parser = registered_kind)]
+    pub kinds: Vec<String>,
+    /// Where to write it (`-` for stdout); else --config, else the platform's
+    /// configuration directory, where the other commands look.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A kind of the provider registry.
+fn registered_kind(value: &str) -> Result<String, String> {
+    if unisession::registry::find(value).is_some() {
+        Ok(value.to_owned())
+    } else {
+        let kinds: Vec<&str> = unisession::registry::kinds().collect();
+        Err(format!("not a provider kind; use {}", kinds.join(", ")))
+    }
 }
 
 #[derive(Debug, Args)]

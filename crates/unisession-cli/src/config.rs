@@ -31,14 +31,19 @@ impl Configured {
     }
 }
 
+/// `unisession.toml` in the platform's configuration directory, where it is looked
+/// for when neither `--config` nor `UNISESSION_CONFIG` names one.
+pub(crate) fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("unisession").join("unisession.toml"))
+}
+
 /// The file to read: `--config`, else `UNISESSION_CONFIG` (clap fills both into
 /// `explicit`), else `unisession.toml` in the platform's configuration directory.
 pub(crate) fn locate(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
     if let Some(path) = explicit {
         return Ok(path.to_owned());
     }
-    let default = dirs::config_dir().map(|d| d.join("unisession").join("unisession.toml"));
-    match default {
+    match default_path() {
         Some(path) if path.is_file() => Ok(path),
         Some(path) => Err(CliError::usage(format!(
             "no configuration: pass --config FILE, set UNISESSION_CONFIG, or create {} (unisession demo needs none)",

@@ -45,7 +45,10 @@ async fn run(cli: &Cli) -> Result<Exit, CliError> {
         Command::Plan { email } => commands::offboard::plan(&ctx, email).await,
         Command::Offboard(args) => commands::offboard::offboard(&ctx, args).await,
         Command::Config(ConfigCommand::Check) => commands::check::run(&ctx).await,
+        Command::Config(ConfigCommand::Init(args)) => commands::init::run(&ctx, args),
         Command::Emulate(args) => commands::emulate::run(&ctx, args).await,
+        Command::Completions { shell } => commands::manual::completions(*shell),
+        Command::Man { dir } => commands::manual::man(dir.as_deref()),
     }
 }
 

@@ -274,6 +274,10 @@ impl DocSpaceProvider {
 /// `config check`: one page of the caller's own sessions.
 #[async_trait]
 impl unisession_http::Adapter for DocSpaceProvider {
+    fn base_url(&self) -> &unisession_http::Url {
+        self.http.base_url()
+    }
+
     async fn check_credential(&self) -> Result<String> {
         let page = self.list_sessions(&ListQuery::new().with_limit(1)).await?;
         Ok(format!(

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use unisession_core::{Result, SessionProvider, async_trait};
 
 use crate::TransportOptions;
+use url::Url;
 
 /// A provider built from configuration, with a harmless call that proves its credential.
 #[async_trait]
@@ -25,6 +26,10 @@ pub trait Adapter: SessionProvider {
     /// A call that changes nothing and succeeds only with a working credential; says
     /// whose credential it is (`config check`).
     async fn check_credential(&self) -> Result<String>;
+
+    /// The base URL requests go to (as configured, normalised): reports and evidence
+    /// name it. It never holds a credential: the transport refuses URLs with one.
+    fn base_url(&self) -> &Url;
 }
 
 /// A configuration problem, naming the setting (`token_env`) where there is one.

@@ -65,4 +65,5 @@ pub use login::LoginSession;
 pub use options::{AdapterDefaults, TransportOptions};
 pub use pacing::{PaceClass, Pacer, Rate};
 pub use retry::{RetryConfig, parse_rate_limit_reset, parse_retry_after, server_wait};
+pub use url::Url;
 pub use url_policy::{check_segment, is_loopback, same_origin, validate_base_url};

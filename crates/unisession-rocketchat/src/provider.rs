@@ -301,6 +301,10 @@ impl RocketChatProvider {
 /// `config check`: `users.info` of the caller, naming it.
 #[async_trait]
 impl unisession_http::Adapter for RocketChatProvider {
+    fn base_url(&self) -> &unisession_http::Url {
+        self.http.base_url()
+    }
+
     async fn check_credential(&self) -> Result<String> {
         let me = self.whoami().await?;
         Ok(format!(

@@ -299,6 +299,10 @@ impl SlackProvider {
 /// `config check`: `auth.test`, naming the token's user and organisation.
 #[async_trait]
 impl unisession_http::Adapter for SlackProvider {
+    fn base_url(&self) -> &unisession_http::Url {
+        self.http.base_url()
+    }
+
     async fn check_credential(&self) -> Result<String> {
         let me = self.whoami().await?;
         Ok(format!(

@@ -3,6 +3,8 @@
 pub(crate) mod check;
 pub(crate) mod demo;
 pub(crate) mod emulate;
+pub(crate) mod init;
+pub(crate) mod manual;
 pub(crate) mod offboard;
 pub(crate) mod revoke;
 pub(crate) mod sessions;
