@@ -638,3 +638,78 @@ async fn explicit_ids_skip_the_lookup_and_an_unknown_email_everywhere_is_not_an_
         matches!(&err.providers[0].outcome, ProviderOutcome::Failed { error } if error.kind == ErrorKind::InvalidInput)
     );
 }
+
+#[tokio::test]
+async fn sessions_are_counted_before_revoking_when_asked_and_the_bulk_path_lists_everyone_once() {
+    let emulator = emulators(10).await;
+    let people: Vec<Person> = emulator.people()[1..].to_vec();
+    let before: Vec<BTreeMap<&str, usize>> = people.iter().map(|p| live(&emulator, p)).collect();
+    let subjects: Vec<Subject> = people.iter().map(|p| Subject::email(&p.email)).collect();
+
+    // Off by default: no count, no extra listing.
+    let plain = emulated::fleet(&emulator, &fast())
+        .unwrap()
+        .build()
+        .unwrap();
+    let report = plain.offboard(&subjects[0]).await;
+    assert!(report.providers.iter().all(|p| p.sessions_before.is_none()));
+
+    let fleet = emulated::fleet(&emulator, &fast())
+        .unwrap()
+        .count_before(true)
+        .build()
+        .unwrap();
+    // One person: the per-user listing gives the count; DocSpace cannot list
+    // another user's sessions, so it has none.
+    let report = fleet.offboard(&subjects[1]).await;
+    assert!(report.is_complete());
+    for p in &report.providers {
+        let expected = match p.provider.as_str() {
+            "docspace" => None,
+            name => Some(before[1][name] as u64),
+        };
+        assert_eq!(p.sessions_before, expected, "{}", p.provider);
+        assert!(expected.is_none_or(|n| n > 0), "the seed gives sessions");
+        if p.provider != "docspace" {
+            assert_eq!(p.sessions_after(), Some(0), "{}", p.provider);
+        }
+    }
+
+    // Many: Slack's bulk path counts everyone with listings of every session.
+    let slack = emulator.slack().unwrap();
+    let listed_before = slack
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("admin.users.session.list"))
+        .count();
+    let rest = &subjects[2..];
+    let many = fleet
+        .offboard_many(rest, None, &OffboardOptions::default())
+        .await
+        .unwrap();
+    assert!(many.is_complete());
+    for (report, counts) in many.reports.iter().zip(&before[2..]) {
+        for p in &report.providers {
+            if p.provider != "docspace" {
+                assert_eq!(
+                    p.sessions_before,
+                    Some(counts[p.provider.as_str()] as u64),
+                    "{} in {}",
+                    report.subject,
+                    p.provider
+                );
+            }
+        }
+    }
+    let listings = slack
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("admin.users.session.list"))
+        .count()
+        - listed_before;
+    assert!(
+        listings <= 4,
+        "counting {} people costs a listing of everyone, not one per person: {listings}",
+        rest.len()
+    );
+}

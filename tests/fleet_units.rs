@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use unisession::fleet::{Fleet, JournalError, OffboardOptions, ProviderOutcome, Subject};
+use unisession::fleet::{
+    Fleet, JournalError, JournalRecord, OffboardOptions, ProviderOutcome, Subject,
+};
 use unisession::{
     Capabilities, DeviceKind, Error, ErrorKind, InMemoryProvider, MockSessionProvider, Page,
     Revocation, Session, SessionId, UserId, UserLookup, UserRef, Verification,
@@ -697,6 +699,36 @@ async fn a_rerun_on_the_journal_tries_failed_pairs_again_and_skips_the_rest() {
         .collect();
     assert_eq!(lines.len(), 3, "every attempt is kept: {lines:?}");
     assert!(lines[1].contains("\"failed\"") && lines[2].contains("\"revoked\""));
+
+    // Read back: every attempt, and the last outcome of each pair.
+    let record = JournalRecord::read(&journal).unwrap();
+    assert_eq!(record.subjects, 2);
+    assert_eq!(record.providers, vec!["tool".to_owned()]);
+    assert_eq!(record.entries.len(), 3);
+    let latest: Vec<(&str, &str)> = record
+        .latest()
+        .iter()
+        .map(|e| (e.subject.as_str(), e.report.outcome.name()))
+        .collect();
+    let mut sorted = latest.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        vec![("ids:tool=U1", "revoked"), ("ids:tool=U2", "revoked")]
+    );
+    assert!(record.finished_at() >= record.created_at);
+
+    // A torn last line is left out; a damaged one before it is refused.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    std::fs::write(&journal, format!("{text}{{\"type\":\"outc")).unwrap();
+    assert_eq!(JournalRecord::read(&journal).unwrap().entries.len(), 3);
+    let mut damaged: Vec<&str> = text.lines().collect();
+    damaged[2] = "{not json";
+    std::fs::write(&journal, damaged.join("\n") + "\n").unwrap();
+    assert!(matches!(
+        JournalRecord::read(&journal),
+        Err(JournalError::Corrupt { line: 3, .. })
+    ));
 }
 
 /// A bulk-capable provider whose bulk call hangs, or refuses as unsupported.

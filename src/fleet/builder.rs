@@ -20,6 +20,7 @@ pub struct FleetBuilder {
     step_retries: u32,
     queued_wait: Duration,
     settle_wait: Duration,
+    count_before: bool,
     audit: Option<Box<dyn Write + Send>>,
 }
 
@@ -33,6 +34,7 @@ impl Default for FleetBuilder {
             step_retries: 2,
             queued_wait: Duration::from_secs(30),
             settle_wait: Duration::from_secs(10),
+            count_before: false,
             audit: None,
         }
     }
@@ -93,6 +95,16 @@ impl FleetBuilder {
         self
     }
 
+    /// Whether to list the person's sessions just before revoking, so that a report
+    /// (and evidence) says how many there were as well as how many are left (default
+    /// off). It costs one listing per person where the provider lists per user, one
+    /// listing of everyone per bulk call where that is cheaper; a failed count never
+    /// stops the revocation.
+    pub fn count_before(mut self, count: bool) -> Self {
+        self.count_before = count;
+        self
+    }
+
     /// Writes the audit trail as JSON Lines to `writer` (it always goes to `tracing`).
     pub fn audit_log(mut self, writer: impl Write + Send + 'static) -> Self {
         self.audit = Some(Box::new(writer));
@@ -125,6 +137,7 @@ impl FleetBuilder {
             step_retries: self.step_retries,
             queued_wait: self.queued_wait,
             settle_wait: self.settle_wait,
+            count_before: self.count_before,
             audit: Arc::new(self.audit.map(Audit::to_writer).unwrap_or_default()),
         })
     }

@@ -65,6 +65,112 @@ enum Line {
     },
 }
 
+/// A journal as a finished (or killed) run left it: its header and every outcome
+/// line, in order. `unisession report` builds evidence from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JournalRecord {
+    /// When the journal was created (the first run over it started).
+    pub created_at: DateTime<Utc>,
+    /// How many people the run was given.
+    pub subjects: usize,
+    /// The provider names, in order.
+    pub providers: Vec<String>,
+    /// Every recorded outcome, in order; a rerun's attempts follow the earlier ones.
+    pub entries: Vec<JournalEntry>,
+}
+
+/// One outcome line of a journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JournalEntry {
+    /// The person (as [`Subject::key`]).
+    pub subject: String,
+    /// The pair's outcome.
+    pub report: ProviderReport,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+impl JournalRecord {
+    /// Reads a journal. A last line cut short (the run was killed while writing it)
+    /// is left out, as a resumed run leaves it out; a damaged line before it is
+    /// [`JournalError::Corrupt`].
+    pub fn read(path: &Path) -> Result<Self, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let corrupt = |line| JournalError::Corrupt {
+            path: path.to_owned(),
+            line,
+        };
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        let mut record: Option<Self> = None;
+        for (index, line) in text.split_inclusive('\n').enumerate() {
+            let number = index + 1;
+            if !line.ends_with('\n') {
+                break;
+            }
+            match (serde_json::from_str::<Line>(line.trim_end()), &mut record) {
+                (
+                    Ok(Line::Header {
+                        version: VERSION,
+                        subjects,
+                        providers,
+                        created_at,
+                        ..
+                    }),
+                    None,
+                ) if number == 1 => {
+                    record = Some(Self {
+                        created_at,
+                        subjects,
+                        providers,
+                        entries: Vec::new(),
+                    });
+                }
+                (
+                    Ok(Line::Outcome {
+                        subject,
+                        report,
+                        at,
+                    }),
+                    Some(record),
+                ) => record.entries.push(JournalEntry {
+                    subject,
+                    report,
+                    at,
+                }),
+                _ => return Err(corrupt(number)),
+            }
+        }
+        record.ok_or_else(|| corrupt(1))
+    }
+
+    /// The last outcome of each (person, provider) pair, in the order pairs were
+    /// first recorded: what the run ended with.
+    pub fn latest(&self) -> Vec<&JournalEntry> {
+        let mut order: Vec<(&str, &str)> = Vec::new();
+        let mut last: BTreeMap<(&str, &str), &JournalEntry> = BTreeMap::new();
+        for entry in &self.entries {
+            let key = (entry.subject.as_str(), entry.report.provider.as_str());
+            if last.insert(key, entry).is_none() {
+                order.push(key);
+            }
+        }
+        order
+            .iter()
+            .filter_map(|key| last.get(key).copied())
+            .collect()
+    }
+
+    /// When the last outcome was recorded.
+    pub fn finished_at(&self) -> DateTime<Utc> {
+        self.entries.last().map_or(self.created_at, |e| e.at)
+    }
+}
+
 /// The digest of a run's input: the people, in order, and the provider names.
 pub(crate) fn input_digest(subjects: &[Subject], providers: &[String]) -> String {
     let mut hash = Sha256::new();

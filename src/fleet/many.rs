@@ -1,6 +1,6 @@
 //! [`Fleet::offboard_many`]: many people, resumable from a journal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -201,6 +201,14 @@ impl Run<'_> {
             let report = report(entry, None, outcome, retries, started);
             done.push((subject.key(), self.finish(subject, report)?));
         }
+        let mut before = if fleet.count_before {
+            let users: Vec<(&Subject, &UserId)> = found.iter().map(|(s, u, ..)| (*s, u)).collect();
+            fleet
+                .count_group(entry, &users, self.options.concurrency)
+                .await
+        } else {
+            HashMap::new()
+        };
         for group in found.chunks(chunk.max(1)) {
             let users: Vec<UserId> = group.iter().map(|(_, u, _, _)| u.clone()).collect();
             let (result, retries) = track_retries(async {
@@ -284,13 +292,14 @@ impl Run<'_> {
                         (outcome_of(revocation, verification), retries)
                     }
                 };
-                let report = report(
+                let mut report = report(
                     entry,
                     Some(user.clone()),
                     final_outcome,
                     resolve_retries + verify_retries,
                     *started,
                 );
+                report.sessions_before = before.remove(user);
                 done.push((subject.key(), self.finish(subject, report)?));
             }
         }
@@ -382,6 +391,7 @@ impl Fleet {
                                 )),
                                 retries: 0,
                                 elapsed_ms: 0,
+                                sessions_before: None,
                             })
                     })
                     .collect();

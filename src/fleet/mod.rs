@@ -60,7 +60,7 @@ use unisession_core::{
 
 pub use audit::{AuditOperation, AuditOutcome, AuditRecord, fingerprint};
 pub use builder::FleetBuilder;
-pub use journal::JournalError;
+pub use journal::{JournalEntry, JournalError, JournalRecord};
 pub use many::{ManyReport, OffboardOptions, Progress, ProgressFn};
 pub use outcome::{
     ErrorSummary, Outcomes, Plan, ProviderOutcome, ProviderPlan, ProviderReport, Report,
@@ -84,6 +84,7 @@ pub struct Fleet {
     step_retries: u32,
     queued_wait: Duration,
     settle_wait: Duration,
+    count_before: bool,
     audit: Arc<Audit>,
 }
 
@@ -111,6 +112,19 @@ enum Resolved {
     NotFound(String),
     Unsupported(String),
     Failed(Error),
+}
+
+/// What the steps for one person in one provider established.
+#[derive(Default)]
+struct Steps {
+    user: Option<UserId>,
+    before: Option<u64>,
+}
+
+impl Steps {
+    fn ended(self, outcome: ProviderOutcome) -> (Self, ProviderOutcome) {
+        (self, outcome)
+    }
 }
 
 /// How a revocation went.
@@ -193,30 +207,35 @@ impl Fleet {
         }
     }
 
-    async fn steps(&self, entry: &Entry, subject: &Subject) -> (Option<UserId>, ProviderOutcome) {
+    async fn steps(&self, entry: &Entry, subject: &Subject) -> (Steps, ProviderOutcome) {
+        let mut steps = Steps::default();
         let user = match self.resolve(entry, subject).await {
             Resolved::User(user) => user,
             Resolved::NotFound(evidence) => {
-                return (None, ProviderOutcome::UserNotFound { evidence });
+                return steps.ended(ProviderOutcome::UserNotFound { evidence });
             }
             Resolved::Unsupported(reason) => {
-                return (None, ProviderOutcome::Unsupported { reason });
+                return steps.ended(ProviderOutcome::Unsupported { reason });
             }
-            Resolved::Failed(e) => return (None, failed(&e)),
+            Resolved::Failed(e) => return steps.ended(failed(&e)),
         };
+        steps.user = Some(user.clone());
+        if self.count_before {
+            steps.before = self.count_sessions(entry, subject, &user).await;
+        }
         let revocation = match self.revoke(entry, subject, &user).await {
             Revoked::Done(r) => r,
             Revoked::NoSuchUser(evidence) => {
-                return (Some(user), ProviderOutcome::UserNotFound { evidence });
+                return steps.ended(ProviderOutcome::UserNotFound { evidence });
             }
             Revoked::Unsupported(reason) => {
-                return (Some(user), ProviderOutcome::Unsupported { reason });
+                return steps.ended(ProviderOutcome::Unsupported { reason });
             }
-            Revoked::Failed(e) => return (Some(user), failed(&e)),
+            Revoked::Failed(e) => return steps.ended(failed(&e)),
         };
         let queued = revocation == Revocation::Queued;
         let verified = self.verify_user(entry, subject, &user, queued).await;
-        (Some(user), outcome_of(revocation, verified))
+        steps.ended(outcome_of(revocation, verified))
     }
 
     /// Offboards `subject` in one provider, within the deadline.
@@ -227,9 +246,12 @@ impl Fleet {
             self.steps(entry, subject),
         ))
         .await;
-        let (user, outcome) =
-            result.unwrap_or_else(|_| (None, failed(&self.past_deadline(entry, "offboarding"))));
-        report(entry, user, outcome, retries, started)
+        let (steps, outcome) = result.unwrap_or_else(|_| {
+            Steps::default().ended(failed(&self.past_deadline(entry, "offboarding")))
+        });
+        let mut report = report(entry, steps.user, outcome, retries, started);
+        report.sessions_before = steps.before;
+        report
     }
 
     /// Offboards one person in every provider at once. Never fails as a whole: each
@@ -267,6 +289,7 @@ fn report(
         outcome,
         retries,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        sessions_before: None,
     }
 }
 

@@ -141,6 +141,24 @@ pub struct ProviderReport {
     pub retries: u32,
     /// Time spent, in milliseconds.
     pub elapsed_ms: u64,
+    /// The person's sessions a listing showed just before revoking, where the fleet
+    /// counted them ([`FleetBuilder::count_before`](super::FleetBuilder::count_before))
+    /// and the provider can list them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_before: Option<u64>,
+}
+
+impl ProviderReport {
+    /// The person's sessions the verification listing showed afterwards: 0 when
+    /// verified, the count when some are still active, `None` when nothing could be
+    /// verified (or nothing was revoked).
+    pub fn sessions_after(&self) -> Option<u64> {
+        match self.outcome.verification()? {
+            Verification::Verified => Some(0),
+            Verification::StillActive { remaining } => Some(*remaining),
+            _ => None,
+        }
+    }
 }
 
 /// Counts of outcomes.

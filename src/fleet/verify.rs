@@ -8,7 +8,7 @@ use unisession_core::telemetry::track_retries;
 use unisession_core::{DeviceScope, ListQuery, Result, SessionProvider, UserId, Verification};
 
 use super::audit::{AuditOperation, AuditOutcome};
-use super::{AuditRecord, Entry, Fleet, Subject};
+use super::{AuditRecord, Entry, Fleet, Subject, fingerprint};
 
 impl Fleet {
     /// How long a revocation may take to show in a listing: the queued wait for an
@@ -91,6 +91,91 @@ impl Fleet {
         let record = AuditRecord::new(&entry.name, AuditOperation::Verify, &subject.key(), outcome);
         self.audit(record, Some(user), error.as_ref(), retries);
         verification
+    }
+
+    /// The person's sessions before revoking, for the report; `None` where the
+    /// provider cannot list them or the listing failed (audited; it never stops the
+    /// revocation).
+    pub(super) async fn count_sessions(
+        &self,
+        entry: &Entry,
+        subject: &Subject,
+        user: &UserId,
+    ) -> Option<u64> {
+        let (listed, retries) =
+            track_retries(self.user_sessions(entry.provider.as_ref(), user)).await;
+        let listed = listed?;
+        let outcome = if listed.is_ok() {
+            AuditOutcome::Listed
+        } else {
+            AuditOutcome::Failed
+        };
+        let mut record = AuditRecord::new(
+            &entry.name,
+            AuditOperation::ListSessions,
+            &subject.key(),
+            outcome,
+        );
+        if let Ok(sessions) = &listed {
+            record.sessions = sessions.iter().map(|s| fingerprint(&s.id)).collect();
+        }
+        self.audit(record, Some(user), listed.as_ref().err(), retries);
+        listed.ok().map(|s| s.len() as u64)
+    }
+
+    /// The sessions of each of `members` before a bulk revocation: one listing of
+    /// everyone while it costs fewer calls than one per person (as
+    /// [`Self::verify_group`] does), else one listing per person.
+    pub(super) async fn count_group(
+        &self,
+        entry: &Entry,
+        members: &[(&Subject, &UserId)],
+        concurrency: usize,
+    ) -> HashMap<UserId, u64> {
+        let provider = entry.provider.as_ref();
+        if members.len() > 1 && provider.capabilities().list_all_sessions {
+            let wanted: HashSet<&UserId> = members.iter().map(|(_, user)| *user).collect();
+            let (scan, retries) = track_retries(async {
+                tokio::time::timeout(
+                    self.deadline,
+                    self.with_retries(|| Self::scan(provider, &wanted, members.len())),
+                )
+                .await
+                .unwrap_or_else(|_| Err(self.past_deadline(entry, "the listing before revoking")))
+            })
+            .await;
+            let outcome = match &scan {
+                Ok(Some(_)) => AuditOutcome::Listed,
+                Ok(None) => AuditOutcome::PerPerson,
+                Err(_) => AuditOutcome::Failed,
+            };
+            let record = AuditRecord::new(
+                &entry.name,
+                AuditOperation::ListSessions,
+                &format!("{} people", members.len()),
+                outcome,
+            );
+            self.audit(record, None, scan.as_ref().err(), retries);
+            if let Ok(Some(counts)) = scan {
+                return members
+                    .iter()
+                    .map(|(_, user)| ((*user).clone(), counts.get(*user).copied().unwrap_or(0)))
+                    .collect();
+            }
+        }
+        futures::stream::iter(members)
+            .map(|(subject, user)| async move {
+                let count =
+                    tokio::time::timeout(self.deadline, self.count_sessions(entry, subject, user))
+                        .await
+                        .ok()
+                        .flatten();
+                count.map(|c| ((*user).clone(), c))
+            })
+            .buffer_unordered(concurrency.max(1))
+            .filter_map(std::future::ready)
+            .collect()
+            .await
     }
 
     /// Verifies the people of one bulk revocation. A listing of every session costs
