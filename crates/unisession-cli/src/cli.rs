@@ -34,7 +34,7 @@ pub(crate) struct Cli {
     /// Do not ask for confirmation before revoking.
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
-    /// Append the audit trail (JSON Lines) to this file.
+    /// Append the audit trail (JSON Lines) to this file (`report`: the trail to read).
     #[arg(long, global = true, value_name = "FILE")]
     pub audit: Option<PathBuf>,
     #[command(subcommand)]
@@ -64,6 +64,9 @@ pub(crate) enum Command {
     },
     /// Log a person (or everyone in a file) out of every provider, then verify.
     Offboard(OffboardArgs),
+    /// Summarise a finished `offboard --file` run from its journal; with --evidence,
+    /// write evidence from the journal and the run's audit trail (--audit FILE).
+    Report(ReportArgs),
     /// The configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -95,6 +98,7 @@ impl Command {
             Command::Plan { .. } => "plan",
             Command::Offboard(args) if args.file.is_some() => "offboard --file",
             Command::Offboard(_) => "offboard",
+            Command::Report(_) => "report",
             Command::Config(ConfigCommand::Check) => "config check",
             Command::Config(ConfigCommand::Init(_)) => "config init",
             Command::Emulate(_) => "emulate",
@@ -200,6 +204,21 @@ pub(crate) struct OffboardArgs {
     /// Show the plan; revoke nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write evidence for auditors: FILE.html (a page that prints to PDF) and its
+    /// JSON twin FILE.json. The audit trail goes to --audit, else FILE.audit.jsonl;
+    /// sessions are counted before revoking.
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub evidence: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The journal of an `offboard --file` run.
+    pub journal: PathBuf,
+    /// Write evidence for auditors from the journal and the run's audit trail
+    /// (--audit FILE): FILE.html and FILE.json.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

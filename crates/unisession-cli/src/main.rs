@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod config;
 mod error;
+mod evidence;
 mod output;
 mod people;
 
@@ -44,6 +45,7 @@ async fn run(cli: &Cli) -> Result<Exit, CliError> {
         Command::Revoke(command) => commands::revoke::run(&ctx, command).await,
         Command::Plan { email } => commands::offboard::plan(&ctx, email).await,
         Command::Offboard(args) => commands::offboard::offboard(&ctx, args).await,
+        Command::Report(args) => commands::report::run(&ctx, args),
         Command::Config(ConfigCommand::Check) => commands::check::run(&ctx).await,
         Command::Config(ConfigCommand::Init(args)) => commands::init::run(&ctx, args),
         Command::Emulate(args) => commands::emulate::run(&ctx, args).await,

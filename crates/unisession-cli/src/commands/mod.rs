@@ -6,6 +6,7 @@ pub(crate) mod emulate;
 pub(crate) mod init;
 pub(crate) mod manual;
 pub(crate) mod offboard;
+pub(crate) mod report;
 pub(crate) mod revoke;
 pub(crate) mod sessions;
 
@@ -69,11 +70,20 @@ impl Context<'_> {
         &self,
         providers: Vec<(String, Arc<dyn SessionProvider>)>,
     ) -> Result<FleetBuilder, CliError> {
+        self.fleet_builder_with_trail(providers, self.cli.audit.as_deref())
+    }
+
+    /// A fleet of `providers` appending its audit trail to `trail`.
+    pub(crate) fn fleet_builder_with_trail(
+        &self,
+        providers: Vec<(String, Arc<dyn SessionProvider>)>,
+        trail: Option<&std::path::Path>,
+    ) -> Result<FleetBuilder, CliError> {
         let mut builder = Fleet::builder();
         for (name, provider) in providers {
             builder = builder.provider(name, provider);
         }
-        if let Some(path) = &self.cli.audit {
+        if let Some(path) = trail {
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)

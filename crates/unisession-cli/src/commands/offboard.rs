@@ -10,9 +10,12 @@ use unisession::fleet::{
     Summary,
 };
 
+use std::path::{Path, PathBuf};
+
 use super::{Context, report_exit};
 use crate::cli::OffboardArgs;
 use crate::error::{CliError, Exit};
+use crate::evidence::{self, trail};
 use crate::{output, people};
 
 #[derive(Serialize)]
@@ -67,6 +70,8 @@ struct ReportOutput<'a> {
     command: &'static str,
     #[serde(flatten)]
     report: &'a Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<&'a evidence::Written>,
 }
 
 pub(crate) fn show_report(
@@ -74,8 +79,21 @@ pub(crate) fn show_report(
     report: &Report,
     command: &'static str,
 ) -> Result<(), CliError> {
+    show_report_with(ctx, report, command, None)
+}
+
+fn show_report_with(
+    ctx: &Context<'_>,
+    report: &Report,
+    command: &'static str,
+    evidence: Option<&evidence::Written>,
+) -> Result<(), CliError> {
     if ctx.json() {
-        ctx.print(&output::json(&ReportOutput { command, report }));
+        ctx.print(&output::json(&ReportOutput {
+            command,
+            report,
+            evidence,
+        }));
     } else {
         ctx.print(&output::report_table(report));
         if report.is_complete() {
@@ -88,8 +106,77 @@ pub(crate) fn show_report(
                 ));
             }
         }
+        if let Some(written) = evidence {
+            ctx.print(&written.line());
+        }
     }
     Ok(())
+}
+
+/// Where a run with `--evidence` writes its audit trail, and how long the trail was
+/// before: the run's records are the lines after.
+struct Trail {
+    path: PathBuf,
+    start: usize,
+}
+
+impl Trail {
+    fn open(ctx: &Context<'_>, args: &OffboardArgs) -> Result<Option<Self>, CliError> {
+        let Some(file) = &args.evidence else {
+            return Ok(None);
+        };
+        let path = ctx
+            .cli
+            .audit
+            .clone()
+            .unwrap_or_else(|| evidence::default_trail(file));
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                CliError::usage(format!("{}: cannot create: {e}", parent.display()))
+            })?;
+        }
+        let start = trail::line_count(&path)?;
+        Ok(Some(Self { path, start }))
+    }
+
+    /// Builds and writes the evidence of the pairs `reports` holds.
+    fn write(
+        &self,
+        file: &Path,
+        command: &str,
+        journal: Option<&Path>,
+        configuration: evidence::Configuration,
+        reports: &[&Report],
+    ) -> Result<evidence::Written, CliError> {
+        let start = self.start;
+        let extract = trail::extract(&self.path, |line, _| line > start)?;
+        let started = reports.iter().map(|r| r.started_at).min();
+        let finished = reports.iter().map(|r| r.finished_at).max();
+        let now = chrono::Utc::now();
+        let outcomes = reports
+            .iter()
+            .flat_map(|r| {
+                r.providers.iter().map(|p| evidence::Outcome {
+                    subject: &r.subject,
+                    report: p,
+                    recorded_at: None,
+                })
+            })
+            .collect();
+        let evidence = evidence::build(evidence::Inputs {
+            source: evidence::Source {
+                command: command.to_owned(),
+                journal: journal.map(|j| j.display().to_string()),
+            },
+            run: evidence::RunTimes::new(started.unwrap_or(now), finished.unwrap_or(now)),
+            configuration,
+            outcomes,
+            unrecorded_people: 0,
+            trail: extract,
+            gaps: Vec::new(),
+        });
+        evidence::write(&evidence, file)
+    }
 }
 
 pub(crate) async fn plan(ctx: &Context<'_>, email: &str) -> Result<Exit, CliError> {
@@ -102,7 +189,20 @@ pub(crate) async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<E
     let config = ctx.config()?;
     let providers = ctx.providers(&config, &[])?;
     let names: Vec<String> = providers.iter().map(|(n, _)| n.clone()).collect();
-    let fleet = ctx.fleet(providers)?;
+    let trail = Trail::open(ctx, args)?;
+    // A run that may be reported on later counts what it revokes.
+    let count_before = args.evidence.is_some() || args.journal.is_some();
+    let fleet = ctx
+        .fleet_builder_with_trail(
+            providers,
+            trail
+                .as_ref()
+                .map(|t| t.path.as_path())
+                .or(ctx.cli.audit.as_deref()),
+        )?
+        .count_before(count_before)
+        .build()?;
+    let configuration = || evidence::configuration(&config, "run");
     match (&args.email, &args.file) {
         (Some(email), _) => {
             let subject = Subject::email(email);
@@ -115,7 +215,17 @@ pub(crate) async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<E
                 names.len()
             ))?;
             let report = fleet.offboard(&subject).await;
-            show_report(ctx, &report, "offboard")?;
+            let written = match (&trail, &args.evidence) {
+                (Some(trail), Some(file)) => {
+                    Some(trail.write(file, "offboard", None, configuration(), &[&report]))
+                }
+                _ => None,
+            };
+            let shown = written.as_ref().and_then(|w| w.as_ref().ok());
+            show_report_with(ctx, &report, "offboard", shown)?;
+            if let Some(Err(e)) = written {
+                return Err(evidence_failed(e));
+            }
             Ok(report_exit(&[&report]))
         }
         (None, Some(file)) => {
@@ -128,10 +238,34 @@ pub(crate) async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<E
                 subjects.len(),
                 names.len()
             ))?;
-            many(ctx, &fleet, &subjects, args).await
+            let report = many(&fleet, &subjects, args).await?;
+            let written = match (&trail, &args.evidence) {
+                (Some(trail), Some(file)) => Some(trail.write(
+                    file,
+                    "offboard --file",
+                    args.journal.as_deref(),
+                    configuration(),
+                    &report.reports.iter().collect::<Vec<_>>(),
+                )),
+                _ => None,
+            };
+            let shown = written.as_ref().and_then(|w| w.as_ref().ok());
+            show_many(ctx, &report, shown);
+            if let Some(Err(e)) = written {
+                return Err(evidence_failed(e));
+            }
+            Ok(report_exit(&report.reports.iter().collect::<Vec<_>>()))
         }
         (None, None) => Err(CliError::usage("give an EMAIL or --file FILE")),
     }
+}
+
+/// The run happened; only its evidence is missing.
+fn evidence_failed(error: CliError) -> CliError {
+    CliError::partial(format!(
+        "the run finished (its outcome is above) but no evidence was written: {}",
+        error.message
+    ))
 }
 
 #[derive(Serialize)]
@@ -171,14 +305,15 @@ struct ManyOutput<'a> {
     command: &'static str,
     #[serde(flatten)]
     report: &'a ManyReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<&'a evidence::Written>,
 }
 
 async fn many(
-    ctx: &Context<'_>,
     fleet: &Fleet,
     subjects: &[Subject],
     args: &OffboardArgs,
-) -> Result<Exit, CliError> {
+) -> Result<ManyReport, CliError> {
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(0)
     } else {
@@ -221,32 +356,39 @@ async fn many(
             )),
         })?;
     bar.finish_and_clear();
+    Ok(report)
+}
+
+fn show_many(ctx: &Context<'_>, report: &ManyReport, evidence: Option<&evidence::Written>) {
     if ctx.json() {
         ctx.print(&output::json(&ManyOutput {
             command: "offboard --file",
-            report: &report,
+            report,
+            evidence,
         }));
-    } else {
-        ctx.print(&summary_table(&report.summary));
-        for person in report.reports.iter().filter(|r| !r.is_complete()) {
-            for (provider, why) in person.problems() {
-                ctx.print(&format!(
-                    "{}: NOT done in {provider}: {why}",
-                    person.subject
-                ));
-            }
-        }
-        let complete = report.reports.iter().filter(|r| r.is_complete()).count();
-        ctx.print(&format!(
-            "{complete} of {} people complete ({} pair(s) resumed from the journal).",
-            report.reports.len(),
-            report.resumed
-        ));
+        return;
     }
-    Ok(report_exit(&report.reports.iter().collect::<Vec<_>>()))
+    ctx.print(&summary_table(&report.summary));
+    for person in report.reports.iter().filter(|r| !r.is_complete()) {
+        for (provider, why) in person.problems() {
+            ctx.print(&format!(
+                "{}: NOT done in {provider}: {why}",
+                person.subject
+            ));
+        }
+    }
+    let complete = report.reports.iter().filter(|r| r.is_complete()).count();
+    ctx.print(&format!(
+        "{complete} of {} people complete ({} pair(s) resumed from the journal).",
+        report.reports.len(),
+        report.resumed
+    ));
+    if let Some(written) = evidence {
+        ctx.print(&written.line());
+    }
 }
 
-fn summary_table(summary: &Summary) -> String {
+pub(crate) fn summary_table(summary: &Summary) -> String {
     let rows = [
         ("revoked", summary.revoked),
         ("queued", summary.queued),
