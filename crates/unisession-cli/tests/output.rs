@@ -189,3 +189,45 @@ async fn a_failure_is_explained_in_a_numbered_note_not_in_a_column() {
         .unwrap_or_else(|| panic!("the note {mark} is printed:\n{}", out.stdout));
     assert!(note.contains("invalid_auth"), "{note}");
 }
+
+/// `127.0.0.1:PORT` with the port left out: the one thing that varies between runs
+/// of the seeded demo.
+fn without_ports(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (head, tail) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(head);
+        out.push_str("PORT");
+        rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_shows_the_demo_as_it_prints_at_100_columns() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let after = readme
+        .split_once("In a 100-column terminal it prints")
+        .expect("the README introduces the transcript")
+        .1;
+    let block = after.split_once("```text\n").unwrap().1;
+    let transcript = block.split_once("\n```").unwrap().0;
+    let demo = run({
+        let mut c = Command::new(BIN);
+        c.arg("demo")
+            .env("COLUMNS", "100")
+            .env_remove("UNISESSION_CONFIG")
+            .stdin(Stdio::null());
+        c
+    })
+    .await;
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    assert_eq!(
+        without_ports(transcript),
+        without_ports(demo.stdout.trim_end()),
+        "the README's transcript is stale: paste the output of `COLUMNS=100 unisession demo`"
+    );
+}

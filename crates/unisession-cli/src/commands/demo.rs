@@ -21,7 +21,8 @@ Next: point unisession at your real providers.
   1. unisession config init       writes unisession.toml, a [providers.NAME] table per instance
   2. unisession config check      checks each credential with a harmless call
   3. unisession plan EMAIL        shows what would be revoked, revokes nothing
-  4. unisession offboard EMAIL    logs the person out everywhere and verifies";
+  4. unisession offboard EMAIL    logs the person out everywhere and verifies;
+     with --evidence FILE it also writes the proof for auditors (HTML and JSON)";
 
 #[derive(Serialize)]
 struct Listing {
