@@ -1007,3 +1007,138 @@ async fn a_listing_that_lags_behind_the_revocation_is_waited_for_up_to_the_settl
     ));
     assert!(!report.is_complete());
 }
+
+/// A provider that records when it revoked, and (as an identity provider) confirms
+/// the revocation from its own record only after a few reads.
+#[derive(Debug)]
+struct Recorder {
+    name: &'static str,
+    caps: Capabilities,
+    log: Arc<std::sync::Mutex<Vec<String>>>,
+    reads_before_confirming: AtomicUsize,
+}
+
+impl std::fmt::Display for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+#[async_trait::async_trait]
+impl unisession::SessionProvider for Recorder {
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+    async fn list_sessions(&self, _: &unisession::ListQuery) -> unisession::Result<Page<Session>> {
+        Ok(Page::new(Vec::new(), None))
+    }
+    async fn revoke_session(&self, _: &unisession::SessionRef) -> unisession::Result<Revocation> {
+        Ok(Revocation::AlreadyGone)
+    }
+    async fn revoke_user_sessions(
+        &self,
+        user: &UserId,
+        _: unisession::DeviceScope,
+    ) -> unisession::Result<Revocation> {
+        // The applications take no time; the identity provider takes a little, so a
+        // fleet running everything at once would log the applications first.
+        if self.caps.identity_provider {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("{}:{}", self.name, user.as_str()));
+        Ok(Revocation::revoked_unknown_count())
+    }
+    async fn confirm_revocation(
+        &self,
+        user: &UserId,
+        requested_at: chrono::DateTime<chrono::Utc>,
+    ) -> unisession::Result<Option<Verification>> {
+        assert!(requested_at <= chrono::Utc::now());
+        let left = self
+            .reads_before_confirming
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(n.saturating_sub(1))
+            })
+            .unwrap_or(0);
+        if left > 1 {
+            return Ok(None);
+        }
+        Ok(Some(Verification::Confirmed {
+            evidence: format!("session cleared for {}", user.as_str()),
+        }))
+    }
+}
+
+fn recorder(
+    name: &'static str,
+    identity: bool,
+    log: &Arc<std::sync::Mutex<Vec<String>>>,
+) -> Arc<Recorder> {
+    let mut caps = Capabilities::none();
+    caps.revoke_user_sessions = true;
+    caps.identity_provider = identity;
+    caps.confirms_revocation = identity;
+    Arc::new(Recorder {
+        name,
+        caps,
+        log: log.clone(),
+        reads_before_confirming: AtomicUsize::new(3),
+    })
+}
+
+#[tokio::test]
+async fn identity_providers_are_offboarded_first_and_confirm_from_their_own_record() {
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // Configured after the applications: still first.
+    let fleet = Fleet::builder()
+        .provider("chat", recorder("chat", false, &log))
+        .provider("idp", recorder("idp", true, &log))
+        .provider("wiki", recorder("wiki", false, &log))
+        .build()
+        .unwrap();
+    let names: Vec<&str> = fleet.names().collect();
+    assert_eq!(names, ["idp", "chat", "wiki"]);
+    let subject = Subject::ids([("idp", "U1"), ("chat", "U1"), ("wiki", "U1")]);
+    let plan = fleet.plan(&subject).await;
+    let steps: Vec<(&str, u8)> = plan
+        .providers
+        .iter()
+        .map(|p| (p.provider.as_str(), p.step))
+        .collect();
+    assert_eq!(steps, [("idp", 1), ("chat", 2), ("wiki", 2)]);
+
+    let report = fleet.offboard(&subject).await;
+    let order = log.lock().unwrap().clone();
+    assert_eq!(order[0], "idp:U1", "the identity provider first: {order:?}");
+    assert_eq!(order.len(), 3);
+    let idp = &report.providers[0];
+    assert_eq!(idp.provider, "idp");
+    // Read until the record showed it (third read), not reported unverifiable.
+    assert_eq!(
+        idp.outcome.verification(),
+        Some(&Verification::Confirmed {
+            evidence: "session cleared for U1".into()
+        })
+    );
+    assert!(report.is_complete());
+
+    // Many people: every identity-provider pair before any application pair.
+    log.lock().unwrap().clear();
+    let subjects: Vec<Subject> = ["U2", "U3", "U4"]
+        .iter()
+        .map(|u| Subject::ids([("idp", *u), ("chat", *u), ("wiki", *u)]))
+        .collect();
+    let many = fleet
+        .offboard_many(&subjects, None, &OffboardOptions::default())
+        .await
+        .unwrap();
+    let order = log.lock().unwrap().clone();
+    let last_idp = order.iter().rposition(|e| e.starts_with("idp:")).unwrap();
+    let first_app = order.iter().position(|e| !e.starts_with("idp:")).unwrap();
+    assert!(last_idp < first_app, "{order:?}");
+    assert_eq!(many.reports.len(), 3);
+    assert!(many.is_complete(), "{:?}", many.summary);
+}

@@ -129,8 +129,12 @@ impl FleetBuilder {
                 )));
             }
         }
+        // Identity providers first, in their order, then the applications in theirs:
+        // plans and reports list them in the order they are offboarded.
+        let mut entries = self.entries;
+        entries.sort_by_key(|e| !e.provider.capabilities().identity_provider);
         Ok(Fleet {
-            entries: self.entries,
+            entries,
             scope: self.scope,
             deadline: self.deadline,
             verify: self.verify,

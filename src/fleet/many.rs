@@ -211,6 +211,7 @@ impl Run<'_> {
         };
         for group in found.chunks(chunk.max(1)) {
             let users: Vec<UserId> = group.iter().map(|(_, u, _, _)| u.clone()).collect();
+            let requested_at = Utc::now();
             let (result, retries) = track_retries(async {
                 tokio::time::timeout(
                     fleet.deadline,
@@ -269,7 +270,7 @@ impl Run<'_> {
                 })
                 .collect();
             let mut verified = fleet
-                .verify_group(entry, &to_verify, self.options.concurrency)
+                .verify_group(entry, &to_verify, self.options.concurrency, requested_at)
                 .await;
             for ((subject, user, resolve_retries, started), outcome) in group.iter().zip(outcomes) {
                 let (final_outcome, verify_retries) = match outcome {
@@ -339,29 +340,35 @@ impl Fleet {
             journal: journal.as_ref(),
             options,
         };
-        let per_provider = futures::future::join_all(self.entries.iter().map(|entry| {
-            let pending: Vec<&Subject> = subjects
-                .iter()
-                .filter(|s| {
-                    journal
-                        .as_ref()
-                        .is_none_or(|j| j.done(&s.key(), &entry.name).is_none())
-                })
-                .collect();
-            let bulk = entry
-                .provider
-                .capabilities()
-                .bulk_revoke_users
-                .filter(|_| options.use_bulk);
-            let run = &run;
-            async move {
-                match bulk {
-                    Some(chunk) => run.in_bulk(entry, pending, chunk).await,
-                    None => run.one_by_one(entry, pending).await,
-                }
-            }
-        }))
-        .await;
+        // Identity providers first (every person), then the applications.
+        let mut per_provider = Vec::with_capacity(self.entries.len());
+        for phase in self.phases() {
+            per_provider.extend(
+                futures::future::join_all(phase.into_iter().map(|entry| {
+                    let pending: Vec<&Subject> = subjects
+                        .iter()
+                        .filter(|s| {
+                            journal
+                                .as_ref()
+                                .is_none_or(|j| j.done(&s.key(), &entry.name).is_none())
+                        })
+                        .collect();
+                    let bulk = entry
+                        .provider
+                        .capabilities()
+                        .bulk_revoke_users
+                        .filter(|_| options.use_bulk);
+                    let run = &run;
+                    async move {
+                        match bulk {
+                            Some(chunk) => run.in_bulk(entry, pending, chunk).await,
+                            None => run.one_by_one(entry, pending).await,
+                        }
+                    }
+                }))
+                .await,
+            );
+        }
         let mut fresh: BTreeMap<(String, String), ProviderReport> = BTreeMap::new();
         for results in per_provider {
             for (key, report) in results? {

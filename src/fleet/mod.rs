@@ -223,6 +223,7 @@ impl Fleet {
         if self.count_before {
             steps.before = self.count_sessions(entry, subject, &user).await;
         }
+        let requested_at = Utc::now();
         let revocation = match self.revoke(entry, subject, &user).await {
             Revoked::Done(r) => r,
             Revoked::NoSuchUser(evidence) => {
@@ -234,7 +235,9 @@ impl Fleet {
             Revoked::Failed(e) => return steps.ended(failed(&e)),
         };
         let queued = revocation == Revocation::Queued;
-        let verified = self.verify_user(entry, subject, &user, queued).await;
+        let verified = self
+            .verify_user(entry, subject, &user, queued, requested_at)
+            .await;
         steps.ended(outcome_of(revocation, verified))
     }
 
@@ -254,13 +257,29 @@ impl Fleet {
         report
     }
 
-    /// Offboards one person in every provider at once. Never fails as a whole: each
-    /// provider's outcome, failures included, is in the report.
+    /// The providers in the order they are offboarded: identity providers first (all
+    /// at once), then the applications (all at once), so that a person cannot sign
+    /// back in to an application through an identity provider session in between.
+    fn phases(&self) -> [Vec<&Entry>; 2] {
+        let (identity, applications): (Vec<&Entry>, Vec<&Entry>) = self
+            .entries
+            .iter()
+            .partition(|e| e.provider.capabilities().identity_provider);
+        [identity, applications]
+    }
+
+    /// Offboards one person: the identity providers first, then every application at
+    /// once. Never fails as a whole: each provider's outcome, failures included, is in
+    /// the report (a failed identity provider does not stop the applications).
     pub async fn offboard(&self, subject: &Subject) -> Report {
         let started_at = Utc::now();
-        let reports =
-            futures::future::join_all(self.entries.iter().map(|e| self.offboard_in(e, subject)))
-                .await;
+        let mut reports = Vec::with_capacity(self.entries.len());
+        for phase in self.phases() {
+            reports.extend(
+                futures::future::join_all(phase.into_iter().map(|e| self.offboard_in(e, subject)))
+                    .await,
+            );
+        }
         Report::new(subject.key(), started_at, reports)
     }
 }

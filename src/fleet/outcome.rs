@@ -125,6 +125,10 @@ impl ProviderOutcome {
     }
 }
 
+fn application_step() -> u8 {
+    2
+}
+
 /// One provider's part of a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -325,6 +329,10 @@ pub struct ProviderPlan {
     pub method: Option<String>,
     /// What cannot be done, and why.
     pub cannot: Vec<String>,
+    /// When it is offboarded: 1 with the identity providers, 2 with the applications
+    /// (after every identity provider).
+    #[serde(default = "application_step")]
+    pub step: u8,
 }
 
 /// A dry run for one person: nothing is revoked.

@@ -34,6 +34,7 @@ impl Fleet {
             sessions: None,
             method: None,
             cannot: Vec::new(),
+            step: if caps.identity_provider { 1 } else { 2 },
         };
         let user = match tokio::time::timeout(self.deadline, self.resolve(entry, subject)).await {
             Ok(Resolved::User(id)) => id,
@@ -74,6 +75,10 @@ impl Fleet {
                 plan.sessions = Some(sessions);
             }
             Ok(Some(Err(e))) => plan.cannot.push(format!("listing the sessions failed: {e}")),
+            Ok(None) if caps.confirms_revocation => plan.cannot.push(format!(
+                "{} cannot list this user's sessions: they cannot be shown beforehand; afterwards its own record of the revocation is read",
+                entry.name
+            )),
             Ok(None) => plan.cannot.push(format!(
                 "{} cannot list this user's sessions with this credential: they cannot be shown beforehand nor verified afterwards",
                 entry.name

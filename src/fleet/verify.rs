@@ -3,6 +3,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use futures::StreamExt;
 use unisession_core::telemetry::track_retries;
 use unisession_core::{DeviceScope, ListQuery, Result, SessionProvider, UserId, Verification};
@@ -29,6 +31,7 @@ impl Fleet {
         subject: &Subject,
         user: &UserId,
         queued: bool,
+        requested_at: DateTime<Utc>,
     ) -> Verification {
         let provider = entry.provider.as_ref();
         let unverifiable = |reason: String| {
@@ -51,6 +54,11 @@ impl Fleet {
             ));
         }
         if Self::user_query(provider, user).is_none() {
+            if provider.capabilities().confirms_revocation {
+                return self
+                    .confirm_user(entry, subject, user, queued, requested_at)
+                    .await;
+            }
             return unverifiable(format!(
                 "{} cannot list another user's sessions with this credential",
                 entry.name
@@ -178,6 +186,63 @@ impl Fleet {
             .await
     }
 
+    /// For a provider that cannot list the user's sessions: reads its own record of
+    /// the revocation ([`SessionProvider::confirm_revocation`]), again with backoff
+    /// while the record does not show it yet, up to the queued or settle wait.
+    async fn confirm_user(
+        &self,
+        entry: &Entry,
+        subject: &Subject,
+        user: &UserId,
+        queued: bool,
+        requested_at: DateTime<Utc>,
+    ) -> Verification {
+        let provider = entry.provider.as_ref();
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        let (answer, retries) = track_retries(async {
+            loop {
+                match self
+                    .with_retries(|| provider.confirm_revocation(user, requested_at))
+                    .await
+                {
+                    Ok(Some(verification)) => return Ok(verification),
+                    Ok(None) if started.elapsed() + pause > self.wait_for(queued) => {
+                        return Ok(Verification::unverifiable(format!(
+                            "{}'s own record did not show the revocation within {:?}; it may still take effect later",
+                            entry.name,
+                            self.wait_for(queued)
+                        )));
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(e),
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        })
+        .await;
+        let (outcome, error, verification) = match answer {
+            Ok(v @ Verification::Confirmed { .. }) => (AuditOutcome::Verified, None, v),
+            Ok(v @ Verification::StillActive { .. }) => (AuditOutcome::StillActive, None, v),
+            Ok(v) => (AuditOutcome::Unverifiable, None, v),
+            Err(e) => {
+                let v = Verification::unverifiable(format!(
+                    "reading {}'s record of the revocation failed: {e}",
+                    entry.name
+                ));
+                (AuditOutcome::Unverifiable, Some(e), v)
+            }
+        };
+        let mut record =
+            AuditRecord::new(&entry.name, AuditOperation::Verify, &subject.key(), outcome);
+        if let Verification::Confirmed { evidence } = &verification {
+            record.evidence = Some(evidence.clone());
+        }
+        self.audit(record, Some(user), error.as_ref(), retries);
+        verification
+    }
+
     /// Verifies the people of one bulk revocation. A listing of every session costs
     /// one call per page, a listing per person one call per person: while the
     /// provider can list everyone's sessions, the workspace-wide listing is used and
@@ -189,6 +254,7 @@ impl Fleet {
         entry: &Entry,
         members: &[(&Subject, &UserId, bool)],
         concurrency: usize,
+        requested_at: DateTime<Utc>,
     ) -> HashMap<UserId, (Verification, u32)> {
         let provider = entry.provider.as_ref();
         let caps = provider.capabilities();
@@ -263,7 +329,7 @@ impl Fleet {
                 let verified = track_retries(async {
                     tokio::time::timeout(
                         self.deadline,
-                        self.verify_user(entry, subject, user, *queued),
+                        self.verify_user(entry, subject, user, *queued, requested_at),
                     )
                     .await
                     .unwrap_or_else(|_| {

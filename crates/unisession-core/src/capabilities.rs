@@ -98,6 +98,12 @@ pub struct Capabilities {
     pub bulk_revoke_users: Option<usize>,
     /// The native bulk call only queues the work ([`Revocation::Queued`](crate::Revocation::Queued)).
     pub bulk_revocation_is_async: bool,
+    /// An identity provider: people sign in to the applications through it, so the
+    /// fleet ends its sessions first, before those of the applications.
+    pub identity_provider: bool,
+    /// [`confirm_revocation`](crate::SessionProvider::confirm_revocation) reads the
+    /// provider's own record of a revocation (where no listing can show it).
+    pub confirms_revocation: bool,
 }
 
 impl Capabilities {

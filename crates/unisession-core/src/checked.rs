@@ -135,6 +135,21 @@ impl<P: SessionProvider> SessionProvider for Checked<P> {
         Ok(lookup)
     }
 
+    /// Asked only of a provider that says it can confirm ([`Capabilities::confirms_revocation`]).
+    async fn confirm_revocation(
+        &self,
+        user: &UserId,
+        requested_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<crate::Verification>> {
+        if !self.capabilities().confirms_revocation {
+            return Ok(None);
+        }
+        self.inner
+            .confirm_revocation(user, requested_at)
+            .await
+            .map_err(|e| self.name_error(Operation::RevokeUserSessions, e))
+    }
+
     async fn revoke_users_sessions(
         &self,
         users: &[UserId],

@@ -4,9 +4,11 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use crate::{
     Capabilities, DeviceScope, Email, ListQuery, Page, Result, Revocation, Session,
-    SessionProvider, SessionRef, UserId, UserLookup,
+    SessionProvider, SessionRef, UserId, UserLookup, Verification,
 };
 
 mockall::mock! {
@@ -41,6 +43,11 @@ mockall::mock! {
             users: &[UserId],
             scope: DeviceScope,
         ) -> Result<Vec<(UserId, Result<Revocation>)>>;
+        async fn confirm_revocation(
+            &self,
+            user: &UserId,
+            requested_at: DateTime<Utc>,
+        ) -> Result<Option<Verification>>;
     }
 }
 

@@ -4,10 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::{
     Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result, Revocation,
-    Session, SessionRef, UserId, UserLookup,
+    Session, SessionRef, UserId, UserLookup, Verification,
 };
 
 /// A SaaS tool whose user sessions can be listed and revoked.
@@ -78,6 +79,22 @@ pub trait SessionProvider: fmt::Debug + fmt::Display + Send + Sync + 'static {
         ))
     }
 
+    /// What the provider itself shows of a user-wide revocation requested at
+    /// `requested_at`, for a provider that cannot list the user's sessions but keeps a
+    /// record of their end (an identity provider's audit log, or the time from which
+    /// it honours sign-ins): [`Verification::Confirmed`] with that record,
+    /// [`Verification::StillActive`] when the record shows a sign-in since, or
+    /// `Ok(None)` when the record does not show it (yet). Providers that set
+    /// [`Capabilities::confirms_revocation`] implement it; the default sees nothing.
+    async fn confirm_revocation(
+        &self,
+        user: &UserId,
+        requested_at: DateTime<Utc>,
+    ) -> Result<Option<Verification>> {
+        let _ = (user, requested_at);
+        Ok(None)
+    }
+
     /// Revokes the sessions of many users, one result per user in input order.
     ///
     /// The outer error is for a failure of the whole call (e.g. a bad credential).
@@ -136,6 +153,14 @@ macro_rules! forward_provider {
                 scope: DeviceScope,
             ) -> Result<Vec<(UserId, Result<Revocation>)>> {
                 (**self).revoke_users_sessions(users, scope).await
+            }
+
+            async fn confirm_revocation(
+                &self,
+                user: &UserId,
+                requested_at: DateTime<Utc>,
+            ) -> Result<Option<Verification>> {
+                (**self).confirm_revocation(user, requested_at).await
             }
         }
     };

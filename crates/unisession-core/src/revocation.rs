@@ -56,6 +56,13 @@ pub enum Verification {
         /// How many are still listed.
         remaining: u64,
     },
+    /// No listing can show the sessions, but the provider's own record shows the
+    /// revocation took effect (an identity provider's audit log entry, or the time
+    /// from which it honours sign-ins moving past the request).
+    Confirmed {
+        /// The record, in words.
+        evidence: String,
+    },
 }
 
 impl Verification {

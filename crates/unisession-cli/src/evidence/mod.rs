@@ -238,6 +238,9 @@ fn verification(report: &ProviderReport) -> String {
             format!("NOT verified: a fresh listing still shows {remaining} session(s)")
         }
         Some(Verification::Unverifiable { reason }) => format!("not verifiable: {reason}"),
+        Some(Verification::Confirmed { evidence }) => {
+            format!("confirmed by the provider's own record: {evidence}")
+        }
         Some(_) => "not verifiable".to_owned(),
         None => match &report.outcome {
             ProviderOutcome::UserNotFound { .. } => {

@@ -115,6 +115,7 @@ fn verification(v: Option<&Verification>, notes: &mut Notes) -> String {
         Some(Verification::Verified) => "verified: none left".to_owned(),
         Some(Verification::StillActive { remaining }) => format!("STILL ACTIVE: {remaining}"),
         Some(Verification::Unverifiable { reason }) => notes.with("unverifiable", reason.clone()),
+        Some(Verification::Confirmed { evidence }) => notes.with("confirmed", evidence.clone()),
         Some(_) | None => "-".to_owned(),
     }
 }
@@ -174,6 +175,8 @@ pub(crate) fn report_table(report: &Report) -> String {
 
 pub(crate) fn plan_table(plan: &Plan) -> String {
     let mut notes = Notes::default();
+    // The order matters only when identity providers go first.
+    let identity_first = plan.providers.iter().any(|p| p.step == 1);
     let rows = plan
         .providers
         .iter()
@@ -196,11 +199,19 @@ pub(crate) fn plan_table(plan: &Plan) -> String {
                 .cannot
                 .iter()
                 .fold(call, |cell, why| notes.with(&cell, why.clone()));
-            vec![p.provider.clone(), user, sessions, call]
+            let step = if identity_first {
+                match p.step {
+                    1 => "1 (IdP)".to_owned(),
+                    n => n.to_string(),
+                }
+            } else {
+                String::new()
+            };
+            vec![step, p.provider.clone(), user, sessions, call]
         })
         .collect();
     fitted(
-        &["PROVIDER", "USER", "SESSIONS", "WOULD CALL"],
+        &["STEP", "PROVIDER", "USER", "SESSIONS", "WOULD CALL"],
         rows,
         &notes,
         width(),
