@@ -62,6 +62,9 @@ pub use unisession_docspace as docspace;
 #[cfg(feature = "rocketchat")]
 pub use unisession_rocketchat as rocketchat;
 
+/// The Okta adapter (feature `okta`).
+#[cfg(feature = "okta")]
+pub use unisession_okta as okta;
 /// The Slack adapter (feature `slack`).
 #[cfg(feature = "slack")]
 pub use unisession_slack as slack;

@@ -23,6 +23,8 @@ const BUILT_IN: &[AdapterKind] = &[
     unisession_rocketchat::KIND,
     #[cfg(feature = "slack")]
     unisession_slack::KIND,
+    #[cfg(feature = "okta")]
+    unisession_okta::KIND,
 ];
 
 /// Every registered kind, in registration order.

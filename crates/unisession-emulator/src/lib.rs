@@ -39,7 +39,9 @@ mod common;
 pub mod dataset;
 pub mod docspace;
 mod faults;
+pub mod keys;
 mod misleading;
+pub mod okta;
 pub mod rocketchat;
 mod served;
 pub mod slack;
@@ -51,6 +53,7 @@ pub use dataset::{DatasetConfig, Person};
 pub use docspace::{DocSpaceConfig, DocSpaceCredentials, DocSpaceEmulator, DocSpaceRole};
 pub use faults::{Fault, Faults};
 pub use misleading::Misleading;
+pub use okta::{OktaConfig, OktaCredentials, OktaEmulator, OktaEngine, OktaEvent};
 pub use rocketchat::{
     RocketChatConfig, RocketChatCredentials, RocketChatEmulator, TwoFactorMethod,
 };
@@ -58,10 +61,11 @@ pub use served::{Connection, ProviderKind, Served};
 pub use slack::{SlackConfig, SlackEmulator, SlackTokens};
 
 /// The emulated providers, one line each, in the order they start.
-const REGISTERED: [served::Registration; 3] = [
+const REGISTERED: [served::Registration; 4] = [
     docspace::REGISTRATION,
     rocketchat::REGISTRATION,
     slack::REGISTRATION,
+    okta::REGISTRATION,
 ];
 
 /// What to start, with which data and faults.

@@ -83,13 +83,39 @@ impl RetryConfig {
 }
 
 /// The wait a response asks for: `Retry-After` (delta-seconds or HTTP-date), else
-/// `X-RateLimit-Reset` (an epoch in milliseconds as Rocket.Chat sends it, an epoch in
-/// seconds, or a delta in seconds, told apart by magnitude).
+/// `X-RateLimit-Reset` or `X-Rate-Limit-Reset` (an epoch in milliseconds as Rocket.Chat
+/// sends it, an epoch in seconds as Okta does, or a delta in seconds, told apart by
+/// magnitude).
 pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     if let Some(wait) = header_str(headers, "retry-after").and_then(|v| parse_retry_after(v, now)) {
         return Some(wait);
     }
-    header_str(headers, "x-ratelimit-reset").and_then(|v| parse_rate_limit_reset(v, now))
+    rate_limit_header(headers, "reset").and_then(|v| reset_wait(headers, v, now))
+}
+
+/// The wait until a rate-limit reset. A reset in epoch seconds (Okta) counts from the
+/// server's clock where the answer carries it (`Date`), as Okta's own clients do: a
+/// client clock running ahead would otherwise not wait. Epoch milliseconds
+/// (Rocket.Chat) count from the local clock, `Date` being too coarse for them.
+pub(crate) fn reset_wait(headers: &HeaderMap, value: &str, now: SystemTime) -> Option<Duration> {
+    let seconds = value
+        .trim()
+        .parse::<f64>()
+        .is_ok_and(|v| (1e9..1e12).contains(&v));
+    let now = if seconds {
+        header_str(headers, "date")
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .unwrap_or(now)
+    } else {
+        now
+    };
+    parse_rate_limit_reset(value, now)
+}
+
+/// `X-RateLimit-{name}` (Rocket.Chat) or `X-Rate-Limit-{name}` (Okta).
+pub(crate) fn rate_limit_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    header_str(headers, &format!("x-ratelimit-{name}"))
+        .or_else(|| header_str(headers, &format!("x-rate-limit-{name}")))
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -189,6 +215,40 @@ mod tests {
         assert_eq!(server_wait(&headers, now), Some(Duration::from_secs(60)));
         headers.insert("retry-after", HeaderValue::from_static("3"));
         assert_eq!(server_wait(&headers, now), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn oktas_epoch_second_reset_counts_from_the_servers_date() {
+        // The client's clock runs 30 s ahead of the server's: the reset, 20 s after
+        // the server's `Date`, is still 20 s away, not already past.
+        let client_now = at(1_784_000_030);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-rate-limit-reset", HeaderValue::from_static("1784000020"));
+        headers.insert(
+            "date",
+            HeaderValue::from_str(&httpdate::fmt_http_date(at(1_784_000_000))).unwrap(),
+        );
+        assert_eq!(
+            server_wait(&headers, client_now),
+            Some(Duration::from_secs(20))
+        );
+        // Without a `Date`, the local clock.
+        headers.remove("date");
+        assert_eq!(server_wait(&headers, client_now), Some(Duration::ZERO));
+        // Rocket.Chat's milliseconds ignore the coarse `Date`.
+        let mut rc = HeaderMap::new();
+        rc.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("1784000030500"),
+        );
+        rc.insert(
+            "date",
+            HeaderValue::from_str(&httpdate::fmt_http_date(at(1_784_000_000))).unwrap(),
+        );
+        assert_eq!(
+            server_wait(&rc, client_now),
+            Some(Duration::from_millis(500))
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(crate) struct Registration {
 }
 
 /// One entry per provider.
-pub(crate) const REGISTERED: [Registration; 3] = [
+pub(crate) const REGISTERED: [Registration; 4] = [
     Registration {
         name: "docspace",
         files: &["docspace/openapi.yaml"],
@@ -70,6 +70,21 @@ pub(crate) const REGISTERED: [Registration; 3] = [
             "/auth.test",
         ],
     },
+    Registration {
+        name: "okta",
+        files: &[
+            "okta/management-oneOfInheritance.yaml",
+            "okta/oauth-oneOfInheritance.yaml",
+        ],
+        used: &[
+            "/api/v1/users",
+            "/api/v1/users/{id}",
+            "/api/v1/users/{userId}/sessions",
+            "/api/v1/sessions/{sessionId}",
+            "/api/v1/logs",
+            "/oauth2/v1/token",
+        ],
+    },
 ];
 
 #[allow(non_upper_case_globals)]
@@ -80,6 +95,9 @@ impl Provider {
     pub const RocketChat: Provider = Provider("rocketchat");
     /// Slack (`slack/slack_web_openapi_v2.json`, Swagger 2.0, base path `/api`).
     pub const Slack: Provider = Provider("slack");
+    /// Okta (`okta/management-oneOfInheritance.yaml` and `okta/oauth-oneOfInheritance.yaml`,
+    /// release 2026.06.3, merged).
+    pub const Okta: Provider = Provider("okta");
 
     /// Every registered provider.
     pub fn all() -> impl Iterator<Item = Provider> {

@@ -56,10 +56,12 @@ async fn listings(
             Listing {
                 provider: name.clone(),
                 sessions: None,
-                note: Some(
+                note: Some(if caps.list_own_sessions {
                     "lists only the caller's own sessions: another user's cannot be shown"
-                        .to_owned(),
-                ),
+                        .to_owned()
+                } else {
+                    "its API lists no sessions: it can only end them".to_owned()
+                }),
             }
         } else {
             let email = unisession::Email::parse(email)?;
@@ -151,9 +153,15 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliE
     let plan = fleet.plan(&subject).await;
     if !ctx.json() {
         ctx.print(&output::plan_table(&plan));
+        let identity_first = plan.providers.iter().any(|p| p.step == 1);
         ctx.print(&format!(
-            "\n3. Offboarding {}: every provider at once, then a fresh listing to verify",
-            person.email
+            "\n3. Offboarding {}: {}, then a fresh listing (or the provider's own record) to verify",
+            person.email,
+            if identity_first {
+                "the identity providers first, then every application at once"
+            } else {
+                "every provider at once"
+            }
         ));
     }
     let report = fleet.offboard(&subject).await;
@@ -194,14 +202,22 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &DemoArgs) -> Result<Exit, CliE
             ));
         }
         for listing in after.iter().filter(|l| l.sessions.is_none()) {
-            // Say what the provider answered, and that nobody can check it here.
-            let outcome = report
+            // Say what the provider answered, and how (if at all) it was checked.
+            let pair = report
                 .providers
                 .iter()
-                .find(|p| p.provider == listing.provider)
-                .map_or("not run", |p| p.outcome.name());
+                .find(|p| p.provider == listing.provider);
+            let outcome = pair.map_or("not run", |p| p.outcome.name());
+            let checked = match pair.and_then(|p| p.outcome.verification()) {
+                Some(unisession::Verification::Confirmed { .. }) => {
+                    "no listing exists, but its own record confirms it (see the note above)"
+                }
+                _ => {
+                    "its sessions cannot be listed with this credential, so a fresh listing cannot confirm it"
+                }
+            };
             ctx.print(&format!(
-                "  {:<11} {outcome}, as the provider answered; its sessions cannot be listed with this credential, so a fresh listing cannot confirm it",
+                "  {:<11} {outcome}, as the provider answered; {checked}",
                 listing.provider
             ));
         }

@@ -34,14 +34,10 @@ impl Inner {
     /// Records the budget an answer announces.
     pub(super) fn note_budget(&self, key: &(Method, &'static str), headers: &HeaderMap) {
         let Some(budgets) = &self.budgets else { return };
-        let remaining = headers
-            .get("x-ratelimit-remaining")
-            .and_then(|v| v.to_str().ok())
+        let remaining = crate::retry::rate_limit_header(headers, "remaining")
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let reset = headers
-            .get("x-ratelimit-reset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| crate::retry::parse_rate_limit_reset(v, SystemTime::now()));
+        let reset = crate::retry::rate_limit_header(headers, "reset")
+            .and_then(|v| crate::retry::reset_wait(headers, v, SystemTime::now()));
         let (Some(remaining), Some(reset)) = (remaining, reset) else {
             return;
         };
