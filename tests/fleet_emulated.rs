@@ -60,8 +60,16 @@ fn live(emulator: &Emulator, person: &Person) -> BTreeMap<&'static str, usize> {
                 .sessions_of(&person.slack_id)
                 .len(),
         ),
+        ("okta", {
+            let okta = emulator.okta().unwrap();
+            okta.user_id_by_email(&person.email)
+                .map_or(0, |id| okta.sessions_of(&id).len())
+        }),
     ])
 }
+
+/// How many providers the emulators serve (every pair count is per person × this).
+const PROVIDERS: usize = unisession::emulator::ProviderKind::ALL.len();
 
 #[tokio::test]
 async fn one_person_is_offboarded_everywhere_and_nobody_else_is_touched() {
@@ -122,7 +130,23 @@ async fn one_person_is_offboarded_everywhere_and_nobody_else_is_touched() {
             by_name[name].outcome
         );
     }
-    assert_eq!(report.summary.revoked, 3);
+    // Okta lists no session: its System Log confirms the clear.
+    assert!(
+        matches!(
+            &by_name["okta"].outcome,
+            ProviderOutcome::Revoked {
+                verified: Verification::Confirmed { .. },
+                ..
+            }
+        ),
+        "{:?}",
+        by_name["okta"].outcome
+    );
+    assert_eq!(
+        report.providers[0].provider, "okta",
+        "the identity provider first"
+    );
+    assert_eq!(report.summary.revoked, PROVIDERS);
 }
 
 #[tokio::test]
@@ -359,6 +383,7 @@ async fn a_person_unknown_to_one_provider_is_user_not_found_there_only() {
         outcomes,
         BTreeMap::from([
             ("docspace", "user_not_found"),
+            ("okta", "user_not_found"),
             ("rocketchat", "revoked"),
             ("slack", "revoked")
         ])
@@ -518,7 +543,7 @@ async fn many_people_use_the_bulk_call_and_end_clean() {
     assert_eq!(
         events.first(),
         Some(&Progress::Started {
-            pairs: people.len() * 3,
+            pairs: people.len() * PROVIDERS,
             done: 0
         })
     );
@@ -527,7 +552,7 @@ async fn many_people_use_the_bulk_call_and_end_clean() {
             .iter()
             .filter(|e| matches!(e, Progress::PairDone { .. }))
             .count(),
-        people.len() * 3
+        people.len() * PROVIDERS
     );
     assert_eq!(events.last(), Some(&Progress::Finished));
 }
@@ -543,7 +568,7 @@ async fn an_interrupted_run_resumes_from_the_journal_at_every_step_without_dupli
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("run.jsonl");
-    let pairs = subjects.len() * 3;
+    let pairs = subjects.len() * PROVIDERS;
     let mut runs = 0;
     loop {
         runs += 1;
@@ -612,10 +637,16 @@ async fn explicit_ids_skip_the_lookup_and_an_unknown_email_everywhere_is_not_an_
         .unwrap()
         .build()
         .unwrap();
+    let okta_id = emulator
+        .okta()
+        .unwrap()
+        .user_id_by_email(&alice.email)
+        .unwrap();
     let subject = Subject::ids([
         ("slack", alice.slack_id.as_str()),
         ("rocketchat", alice.rocketchat_id.as_str()),
         ("docspace", alice.docspace_id.as_str()),
+        ("okta", okta_id.as_str()),
     ]);
     let report = fleet.offboard(&subject).await;
     assert!(report.is_complete());
@@ -629,7 +660,7 @@ async fn explicit_ids_skip_the_lookup_and_an_unknown_email_everywhere_is_not_an_
     assert_eq!(lookups, 0);
     let report = fleet.offboard(&Subject::email("nobody@corp.example")).await;
     assert!(report.is_complete());
-    assert_eq!(report.summary.user_not_found, 3);
+    assert_eq!(report.summary.user_not_found, PROVIDERS);
     assert!(report.providers.iter().all(
         |p| matches!(&p.outcome, ProviderOutcome::UserNotFound { evidence } if !evidence.is_empty())
     ));
@@ -664,13 +695,14 @@ async fn sessions_are_counted_before_revoking_when_asked_and_the_bulk_path_lists
     let report = fleet.offboard(&subjects[1]).await;
     assert!(report.is_complete());
     for p in &report.providers {
+        // DocSpace lists only the caller's sessions, Okta none at all.
         let expected = match p.provider.as_str() {
-            "docspace" => None,
+            "docspace" | "okta" => None,
             name => Some(before[1][name] as u64),
         };
         assert_eq!(p.sessions_before, expected, "{}", p.provider);
         assert!(expected.is_none_or(|n| n > 0), "the seed gives sessions");
-        if p.provider != "docspace" {
+        if expected.is_some() {
             assert_eq!(p.sessions_after(), Some(0), "{}", p.provider);
         }
     }
@@ -690,7 +722,7 @@ async fn sessions_are_counted_before_revoking_when_asked_and_the_bulk_path_lists
     assert!(many.is_complete());
     for (report, counts) in many.reports.iter().zip(&before[2..]) {
         for p in &report.providers {
-            if p.provider != "docspace" {
+            if p.provider != "docspace" && p.provider != "okta" {
                 assert_eq!(
                     p.sessions_before,
                     Some(counts[p.provider.as_str()] as u64),

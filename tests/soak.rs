@@ -41,6 +41,11 @@ fn left(emulator: &Emulator, provider: &str, person: &Person) -> usize {
             rc.live_sessions_of(&person.rocketchat_id).len()
                 + rc.listed_sessions_of(&person.rocketchat_id).len()
         }
+        "okta" => {
+            let okta = emulator.okta().unwrap();
+            okta.user_id_by_email(&person.email)
+                .map_or(0, |id| okta.sessions_of(&id).len())
+        }
         _ => emulator
             .slack()
             .unwrap()
@@ -48,6 +53,13 @@ fn left(emulator: &Emulator, provider: &str, person: &Person) -> usize {
             .len(),
     }
 }
+
+/// Every emulated provider, by kind name.
+fn providers() -> impl Iterator<Item = &'static str> {
+    ProviderKind::ALL.into_iter().map(ProviderKind::as_str)
+}
+
+const PROVIDERS: usize = ProviderKind::ALL.len();
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_people_through_faults_end_definitive_and_true() {
@@ -74,8 +86,7 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
     let before: Vec<usize> = bystanders
         .iter()
         .map(|p| {
-            ["docspace", "rocketchat", "slack"]
-                .iter()
+            providers()
                 .map(|provider| left(&emulator, provider, p))
                 .sum()
         })
@@ -99,7 +110,11 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
     let mut retries = 0;
     for (person, report) in leavers.iter().zip(&report.reports) {
         assert_eq!(report.subject, person.email);
-        assert_eq!(report.providers.len(), 3, "every provider for every person");
+        assert_eq!(
+            report.providers.len(),
+            PROVIDERS,
+            "every provider for every person"
+        );
         for pair in &report.providers {
             *outcomes.entry(pair.outcome.name()).or_default() += 1;
             retries += pair.retries;
@@ -144,7 +159,7 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
             }
         }
     }
-    let pairs = LEAVERS * 3;
+    let pairs = LEAVERS * PROVIDERS;
     eprintln!(
         "soak: {pairs} pairs in {elapsed:?}, {retries} retries, outcomes {outcomes:?}, {} false successes",
         false_successes.len()
@@ -163,6 +178,7 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
         emulator.docspace().unwrap().requests(),
         emulator.rocketchat().unwrap().requests(),
         emulator.slack().unwrap().requests(),
+        emulator.okta().unwrap().requests(),
     ]
     .concat();
     let share = |fault: Fault| {
@@ -182,8 +198,7 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
         );
     }
     for (person, before) in bystanders.iter().zip(before) {
-        let after: usize = ["docspace", "rocketchat", "slack"]
-            .iter()
+        let after: usize = providers()
             .map(|provider| left(&emulator, provider, person))
             .sum();
         assert_eq!(after, before, "{} was not to be touched", person.email);
@@ -202,7 +217,7 @@ enum Kind<'a> {
     Typo(usize),
 }
 
-fn typo_ids(n: usize) -> [(String, String); 3] {
+fn typo_ids(n: usize) -> [(String, String); 4] {
     [
         (
             "docspace".to_owned(),
@@ -210,14 +225,21 @@ fn typo_ids(n: usize) -> [(String, String); 3] {
         ),
         ("rocketchat".to_owned(), format!("TYPO{n:013}")),
         ("slack".to_owned(), format!("U0TYPO{n:05}")),
+        ("okta".to_owned(), format!("00uTYPO{n:012}")),
     ]
 }
 
-fn ids_of(person: &Person) -> [(&'static str, String); 3] {
+fn ids_of(emulator: &Emulator, person: &Person) -> [(&'static str, String); 4] {
+    let okta = emulator
+        .okta()
+        .unwrap()
+        .user_id_by_email(&person.email)
+        .unwrap();
     [
         ("docspace", person.docspace_id.clone()),
         ("rocketchat", person.rocketchat_id.clone()),
         ("slack", person.slack_id.clone()),
+        ("okta", okta),
     ]
 }
 
@@ -265,12 +287,11 @@ async fn three_hundred_people_through_misleading_servers_without_a_false_success
     kinds.extend((0..10).map(Kind::Typo));
     let subject = |kind: &Kind| match kind {
         Kind::Email(p) => Subject::email(&p.email),
-        Kind::Ids(p) => Subject::ids(ids_of(p)),
+        Kind::Ids(p) => Subject::ids(ids_of(&emulator, p)),
         Kind::Typo(n) => Subject::ids(typo_ids(*n)),
     };
     let everyone_left = |person: &Person| -> usize {
-        ["docspace", "rocketchat", "slack"]
-            .iter()
+        providers()
             .map(|provider| left(&emulator, provider, person))
             .sum()
     };
@@ -375,7 +396,7 @@ async fn three_hundred_people_through_misleading_servers_without_a_false_success
         .filter(|(p, before)| everyone_left(p) != **before)
         .map(|(p, _)| p.email.as_str())
         .collect();
-    let pairs = reports.len() * 3;
+    let pairs = reports.len() * PROVIDERS;
     eprintln!(
         "misleading soak: {} subjects, {pairs} pairs in {elapsed:?}: {done} done, {} false successes, {} bystanders touched, not done by cause {causes:?}",
         reports.len(),
@@ -403,7 +424,10 @@ async fn three_hundred_people_through_misleading_servers_without_a_false_success
             > 0,
         "the unfiltered Rocket.Chat lookup was met: {causes:?}"
     );
-    assert_eq!(causes.get("typo: user not found").copied(), Some(30));
+    assert_eq!(
+        causes.get("typo: user not found").copied(),
+        Some(10 * PROVIDERS)
+    );
     assert!(
         done * 100 >= pairs * 70,
         "most pairs still get done: {done} of {pairs}"

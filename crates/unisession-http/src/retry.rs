@@ -93,15 +93,18 @@ pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     rate_limit_header(headers, "reset").and_then(|v| reset_wait(headers, v, now))
 }
 
-/// The wait until a rate-limit reset. A reset in epoch seconds (Okta) counts from the
-/// server's clock where the answer carries it (`Date`), as Okta's own clients do: a
-/// client clock running ahead would otherwise not wait. Epoch milliseconds
-/// (Rocket.Chat) count from the local clock, `Date` being too coarse for them.
+/// The wait until a rate-limit reset. A reset in whole epoch seconds (Okta) counts
+/// from the server's clock where the answer carries it (`Date`), as Okta's own
+/// clients do: a client clock running ahead would otherwise not wait. Epoch
+/// milliseconds (Rocket.Chat) and seconds with decimals count from the local clock,
+/// `Date` being too coarse for them.
 pub(crate) fn reset_wait(headers: &HeaderMap, value: &str, now: SystemTime) -> Option<Duration> {
-    let seconds = value
-        .trim()
-        .parse::<f64>()
-        .is_ok_and(|v| (1e9..1e12).contains(&v));
+    // Whole epoch seconds; a reset with decimals is finer than `Date` can count from.
+    let seconds = !value.contains('.')
+        && value
+            .trim()
+            .parse::<f64>()
+            .is_ok_and(|v| (1e9..1e12).contains(&v));
     let now = if seconds {
         header_str(headers, "date")
             .and_then(|d| httpdate::parse_http_date(d).ok())

@@ -29,7 +29,7 @@
 //! | `revoke_session` | `DELETE /api/v1/sessions/{id}` | 204; 404 E0000007 is `AlreadyGone`; ids are not discoverable through the API |
 //! | `revoke_user_sessions` | `GET /api/v1/users/{id}` (once per unknown id), then `DELETE /api/v1/users/{id}/sessions?oauthTokens=true&forgetDevices=true` | 204 without a count; an id nobody has is `NotFound`; a login is refused (the endpoint takes an id) |
 //! | `find_user` | `GET /api/v1/users?search=profile.email eq "…"`, then `GET /api/v1/users/{email}` | the answer must carry the email, once: another person, everyone, or several people with it are `IdentityMismatch`; nobody in the search and a 404 by login is `NotFound` with that evidence |
-//! | `confirm_revocation` | `GET /api/v1/logs?filter=eventType eq "user.session.clear" and target.id eq "…"`, then `… "user.session.start" and actor.id eq "…"` | `Confirmed` with the event; `StillActive` when the person signed in again; nothing yet while the log lags |
+//! | `confirm_revocation` | `GET /api/v1/logs?filter=(eventType eq "user.session.clear" and target.id eq "…") or (eventType eq "user.session.start" and actor.id eq "…")` | one call; `Confirmed` with the event; `StillActive` when the person signed in again since; nothing yet while the log lags |
 //!
 //! # What revocation does not reach
 //!

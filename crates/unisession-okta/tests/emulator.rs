@@ -644,3 +644,45 @@ async fn no_credential_appears_in_debug_display_or_errors() {
         "http to a remote host is refused"
     );
 }
+
+#[tokio::test]
+async fn the_announced_budget_is_spent_before_a_429_is_drawn() {
+    let emulator = Emulator::start(
+        EmulatorConfig::new()
+            .users(3)
+            .only(ProviderKind::Okta)
+            .faults(
+                ProviderKind::Okta,
+                Faults::none().with_enforced_limits(200.0),
+            ),
+    )
+    .await
+    .unwrap();
+    let okta = emulator.okta().unwrap();
+    let provider = provider(okta);
+    let user = UserId::new(okta.user_id_by_email(&emulator.people()[1].email).unwrap());
+    let requested_at = chrono::Utc::now();
+    provider
+        .revoke_user_sessions(&user, DeviceScope::All)
+        .await
+        .unwrap();
+    // The System Log's bucket holds 120 a (scaled) minute: 150 reads cross it.
+    for _ in 0..150 {
+        let seen = provider
+            .confirm_revocation(&user, requested_at)
+            .await
+            .unwrap();
+        assert!(matches!(seen, Some(Verification::Confirmed { .. })));
+    }
+    let limited = okta.requests().iter().filter(|r| r.status == 429).count();
+    assert_eq!(
+        limited, 0,
+        "the client waited for the reset instead of drawing 429s"
+    );
+    let logs = okta
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/logs")
+        .count();
+    assert_eq!(logs, 150);
+}

@@ -40,7 +40,9 @@
 //!   `deprovisioned_refused` switch is on (default: 204).
 //! - Missing credentials are 401 E0000011; the per-bucket limits are the last
 //!   published Workforce numbers (users by id 2000/min, user lists 600, logs 120,
-//!   sessions 750, the rest 1200), per org, not per token.
+//!   sessions 750, the rest 1200), per org, not per token. Without enforced limits
+//!   (`Faults::with_enforced_limits`) no `X-Rate-Limit-*` header is sent.
+//! - `filter` takes `eq` clauses joined by `and` and `or`, with parentheses.
 //! - The token endpoint's error descriptions are this emulator's wording.
 //!
 //! The [`Misleading`](crate::Misleading) switches: the email search may answer another
@@ -183,6 +185,15 @@ pub(crate) enum Caller {
     Service,
 }
 
+/// A bucket's state after a call, for its headers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bucket {
+    pub(crate) limit: u32,
+    pub(crate) remaining: u32,
+    pub(crate) reset: Duration,
+    pub(crate) precise: bool,
+}
+
 pub(crate) struct AccessToken {
     pub(crate) scopes: HashSet<String>,
     pub(crate) expires: Instant,
@@ -234,8 +245,9 @@ impl FaultStyle for OktaFaults {
         )
     }
 
-    fn rate_limited(&self, retry_after: Duration, _: &Faults) -> Response {
-        rate_limited(1200, retry_after)
+    fn rate_limited(&self, retry_after: Duration, faults: &Faults) -> Response {
+        let precise = faults.time_scale > 1.0 || retry_after < Duration::from_secs(1);
+        rate_limited(1200, retry_after, precise)
     }
 }
 
@@ -266,31 +278,40 @@ pub(crate) fn not_found(what: &str, kind: &str) -> Response {
 
 /// 429 E0000047 with the bucket's headers: the reset is an epoch second; no
 /// `Retry-After`.
-pub(crate) fn rate_limited(limit: u32, wait: Duration) -> Response {
+pub(crate) fn rate_limited(limit: u32, wait: Duration, precise: bool) -> Response {
     let mut response = error(
         StatusCode::TOO_MANY_REQUESTS,
         "E0000047",
         "API call exceeded rate limit due to too many requests.",
     );
-    set_limit_headers(response.headers_mut(), limit, 0, wait);
+    set_limit_headers(response.headers_mut(), limit, 0, wait, precise);
     response
 }
 
+/// The bucket's headers. The reset is the epoch second the window ends (rounded up,
+/// as Okta announces it); `precise` (scaled time, or a sub-second injected wait)
+/// gives it with decimals instead, since whole seconds would outlast the window.
 pub(crate) fn set_limit_headers(
     headers: &mut HeaderMap,
     limit: u32,
     remaining: u32,
     reset: Duration,
+    precise: bool,
 ) {
     let reset_at = std::time::SystemTime::now() + reset;
     let epoch = reset_at
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64().ceil() as u64)
-        .unwrap_or(0);
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let epoch = if precise {
+        format!("{epoch:.3}")
+    } else {
+        format!("{}", epoch.ceil() as u64)
+    };
     for (name, value) in [
         ("x-rate-limit-limit", limit.to_string()),
         ("x-rate-limit-remaining", remaining.to_string()),
-        ("x-rate-limit-reset", epoch.to_string()),
+        ("x-rate-limit-reset", epoch),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
@@ -497,21 +518,29 @@ impl Okta {
         ))
     }
 
-    /// Counts the call against its bucket; the 429 when the bucket is spent.
+    /// Counts the call against its bucket; the 429 when the bucket is spent. Without
+    /// enforced limits the org has no limit to announce: no headers (`None`).
     pub(crate) fn limit(
         &self,
         bucket: &'static str,
         per_minute: u32,
-    ) -> Result<(u32, u32, Duration), Response> {
+    ) -> Result<Option<Bucket>, Response> {
         let faults = self.common.faults();
+        if !faults.enforce_rate_limits {
+            return Ok(None);
+        }
+        let precise = faults.time_scale > 1.0;
         let window = faults.scaled(Duration::from_secs(60));
         match self.limiter.check(bucket, per_minute, window) {
-            common::Limit::Allowed { remaining, reset } => Ok((per_minute, remaining, reset)),
-            common::Limit::Refused { retry_after } if faults.enforce_rate_limits => {
-                Err(rate_limited(per_minute, retry_after))
+            common::Limit::Allowed { remaining, reset } => Ok(Some(Bucket {
+                limit: per_minute,
+                remaining,
+                reset,
+                precise,
+            })),
+            common::Limit::Refused { retry_after } => {
+                Err(rate_limited(per_minute, retry_after, precise))
             }
-            // Not enforced: the headers still count down, the call goes through.
-            common::Limit::Refused { retry_after } => Ok((per_minute, 0, retry_after)),
         }
     }
 

@@ -12,8 +12,16 @@ fn params(query: Option<&str>) -> BTreeMap<String, String> {
 }
 
 /// Adds the bucket's headers and Okta's request id to an answer.
-fn finish(mut response: Response, (limit, remaining, reset): (u32, u32, Duration)) -> Response {
-    set_limit_headers(response.headers_mut(), limit, remaining, reset);
+fn finish(mut response: Response, bucket: Option<Bucket>) -> Response {
+    if let Some(bucket) = bucket {
+        set_limit_headers(
+            response.headers_mut(),
+            bucket.limit,
+            bucket.remaining,
+            bucket.reset,
+            bucket.precise,
+        );
+    }
     let id = alnum(&mut fastrand::Rng::new(), 20);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-okta-request-id", value);
@@ -55,6 +63,53 @@ fn clauses(expression: &str) -> Option<Vec<Clause>> {
         }
         rest = after.trim_start();
     }
+}
+
+/// Parses `(a eq "x" and b eq "y") or c eq "z"`: `or` of `and` groups, each group
+/// in parentheses or bare.
+fn disjunction(expression: &str) -> Option<Vec<Vec<Clause>>> {
+    let mut groups = Vec::new();
+    let mut rest = expression.trim();
+    loop {
+        let (group, after) = if let Some(inner) = rest.strip_prefix('(') {
+            let end = inner.find(')')?;
+            (&inner[..end], inner[end + 1..].trim_start())
+        } else {
+            match find_or(rest) {
+                Some(at) => (&rest[..at], &rest[at..]),
+                None => (rest, ""),
+            }
+        };
+        groups.push(clauses(group)?);
+        let after = after.trim_start();
+        if after.is_empty() {
+            return Some(groups);
+        }
+        let (joiner, next) = after.split_once(char::is_whitespace)?;
+        if !joiner.eq_ignore_ascii_case("or") {
+            return None;
+        }
+        rest = next.trim_start();
+    }
+}
+
+/// Where a bare ` or ` outside quotes starts.
+fn find_or(text: &str) -> Option<usize> {
+    let mut quoted = false;
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted
+            && b == b' '
+            && text[i + 1..].len() > 3
+            && text[i + 1..i + 3].eq_ignore_ascii_case("or")
+            && bytes[i + 3] == b' '
+        {
+            return Some(i);
+        }
+    }
+    None
 }
 
 fn user_property<'u>(user: &'u User, property: &str) -> Option<&'u str> {
@@ -408,8 +463,8 @@ pub(super) async fn logs(
         );
     };
     let filter = match params.get("filter") {
-        None => Vec::new(),
-        Some(f) => match clauses(f) {
+        None => vec![Vec::new()],
+        Some(f) => match disjunction(f) {
             Some(c) => c,
             None => return finish(invalid_search(), bucket),
         },
@@ -428,11 +483,13 @@ pub(super) async fn logs(
         .filter(|e| since.is_none_or(|s| e.published >= s))
         .filter(|e| until.is_none_or(|u| e.published < u))
         .filter(|e| {
-            filter.iter().all(|c| match c.property.as_str() {
-                "eventType" => e.event_type == c.value,
-                "actor.id" => e.actor.0 == c.value,
-                "target.id" => e.targets.iter().any(|t| t.0 == c.value),
-                _ => false,
+            filter.iter().any(|all| {
+                all.iter().all(|c| match c.property.as_str() {
+                    "eventType" => e.event_type == c.value,
+                    "actor.id" => e.actor.0 == c.value,
+                    "target.id" => e.targets.iter().any(|t| t.0 == c.value),
+                    _ => false,
+                })
             })
         })
         .collect();
