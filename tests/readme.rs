@@ -4,6 +4,7 @@
 use secrecy::SecretString;
 use unisession::docspace::DocSpaceBuilder;
 use unisession::rocketchat::{RocketChatBuilder, Scope};
+use unisession::okta::OktaBuilder;
 use unisession::slack::SlackBuilder;
 use unisession::{Capabilities, SessionProvider};
 
@@ -25,6 +26,8 @@ fn row(name: &str, caps: &Capabilities) -> String {
         yes(caps.revoke_user_sessions_by_device),
         yes(caps.revoke_other_sessions),
         yes(caps.find_user_by_email),
+        yes(caps.identity_provider),
+        yes(caps.confirms_revocation),
     ];
     let bulk = match (caps.bulk_revoke_users, caps.bulk_revocation_is_async) {
         (Some(n), true) => format!("{n}, queued"),
@@ -85,10 +88,19 @@ fn matrix() -> String {
                 .capabilities()
                 .clone(),
         ),
+        (
+            "Okta, API token or service app",
+            OktaBuilder::new("https://corp.okta.com/")
+                .with_api_token(SecretString::from("00token"))
+                .build()
+                .unwrap()
+                .capabilities()
+                .clone(),
+        ),
     ];
     let mut out = vec![
-        "| provider, credential | list own | list all | list a user | marks current | revoke one | revoke user | by device | revoke others | find by email | native bulk |".to_owned(),
-        "|---|---|---|---|---|---|---|---|---|---|---|".to_owned(),
+        "| provider, credential | list own | list all | list a user | marks current | revoke one | revoke user | by device | revoke others | find by email | identity provider (first) | confirms from its own record | native bulk |".to_owned(),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|".to_owned(),
     ];
     out.extend(rows.iter().map(|(name, caps)| row(name, caps)));
     out.join("\n")
