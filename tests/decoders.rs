@@ -122,6 +122,10 @@ fn real_answers() -> Vec<Vec<u8>> {
             "count": 1, "status": 0, "statusCode": 200}),
         json!({"response": {"id": "aae1e103-bca5-9fa1-ba8c-42058b4abf28", "email": "a@corp.example", "displayName": "A", "status": 1}, "status": 0, "statusCode": 200}),
         json!({"response": {"title": "One or more validation errors occurred.", "errors": {"Email": ["bad"]}}, "status": 1, "statusCode": 400}),
+        json!([{"id": "00u1abcdefGHIJKLMNOP", "status": "ACTIVE", "profile": {"login": "a@corp.example", "email": "a@corp.example", "firstName": "A", "lastName": "B"}}]),
+        json!([{"uuid": "e4345648-ef40-8da4-9d83-f071ba17bb9a", "published": "2026-12-01T01:09:47.682Z", "eventType": "user.session.clear",
+            "actor": {"id": "00u0admin", "type": "User"}, "target": [{"id": "00u1abcdefGHIJKLMNOP", "type": "User"}]}]),
+        json!({"errorCode": "E0000007", "errorSummary": "Not found: Resource not found: x (User)", "errorLink": "E0000007", "errorId": "oae1", "errorCauses": []}),
     ]
     .iter()
     .map(|v| serde_json::to_vec(v).expect("JSON"))
@@ -241,6 +245,26 @@ proptest! {
             prop_assert!(page.items.len() <= listed);
         }
         check_user(&unisession::slack::decode::lookup(status, &body), status, &body);
+    }
+
+    #[test]
+    fn okta_decoding_never_panics(status in arb_status(), body in arb_body()) {
+        let users = unisession::okta::decode::users(&body);
+        if let Ok(users) = &users {
+            let listed = serde_json::from_slice::<Value>(&body).ok()
+                .and_then(|v| v.as_array().map(Vec::len))
+                .unwrap_or(0);
+            prop_assert_eq!(users.len(), listed);
+        }
+        let _ = unisession::okta::decode::log_events(&body);
+        let kind = unisession::okta::decode::error_kind(status, &body);
+        // Only Okta's own "not found" (E0000007) means absence: never a bare status.
+        if kind == ErrorKind::NotFound {
+            prop_assert!(
+                body.windows(8).any(|w| w == b"E0000007"),
+                "NotFound from {}", String::from_utf8_lossy(&body)
+            );
+        }
     }
 
     #[test]

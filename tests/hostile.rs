@@ -40,6 +40,12 @@ fn state(emulator: &Emulator) -> BTreeMap<String, Vec<String>> {
                 .map(u64::to_string)
                 .collect(),
         );
+        let okta = emulator.okta().unwrap();
+        let okta_sessions = okta
+            .user_id_by_email(&person.email)
+            .map(|id| okta.sessions_of(&id))
+            .unwrap_or_default();
+        state.insert(format!("okta {}", person.email), okta_sessions);
     }
     state
 }
@@ -149,6 +155,7 @@ async fn hostile_input() {
             emulator.rocketchat().unwrap().requests(),
         ),
         (Provider::Slack, emulator.slack().unwrap().requests()),
+        (Provider::Okta, emulator.okta().unwrap().requests()),
     ];
     let mut sent = 0;
     let mut round_trips = 0;
@@ -158,7 +165,8 @@ async fn hostile_input() {
         let (problems, carried) =
             hostile::check_requests(provider, &requests, |field, value| match field {
                 "email" => emails.iter().any(|e| e.trim() == value),
-                _ => ids.iter().any(|i| i == value),
+                // Okta looks a login (an email) up at users/{id}.
+                _ => ids.iter().any(|i| i == value) || emails.iter().any(|e| e.trim() == value),
             });
         round_trips += carried;
         assert!(problems.is_empty(), "{problems:#?}");

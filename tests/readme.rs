@@ -3,8 +3,8 @@
 
 use secrecy::SecretString;
 use unisession::docspace::DocSpaceBuilder;
-use unisession::rocketchat::{RocketChatBuilder, Scope};
 use unisession::okta::OktaBuilder;
+use unisession::rocketchat::{RocketChatBuilder, Scope};
 use unisession::slack::SlackBuilder;
 use unisession::{Capabilities, SessionProvider};
 

@@ -210,10 +210,13 @@ fn without_ports(text: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let fits = chars.len() >= i + shape.len()
-            && shape
-                .chars()
-                .zip(&chars[i..i + shape.len()])
-                .all(|(s, c)| if s == '0' { c.is_ascii_digit() } else { s == *c });
+            && shape.chars().zip(&chars[i..i + shape.len()]).all(|(s, c)| {
+                if s == '0' {
+                    c.is_ascii_digit()
+                } else {
+                    s == *c
+                }
+            });
         if fits {
             let mut end = i + shape.len();
             while end < chars.len() && (chars[end] == '.' || chars[end].is_ascii_digit()) {

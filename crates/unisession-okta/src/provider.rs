@@ -434,6 +434,15 @@ impl SessionProvider for OktaProvider {
                 ));
             }
         }
+        // "Logins with a / character can only be fetched by id" (MGMT:25225): the
+        // search alone speaks for them.
+        if address.contains('/') {
+            return Ok(UserLookup::NotFound {
+                evidence: format!(
+                    "users?search=profile.email eq \"{address}\" answered no user (a login with a slash cannot be looked up by login)"
+                ),
+            });
+        }
         match self.get_user(address, op).await? {
             Some(user) if user.profile.email.as_deref().is_some_and(|e| email.matches(e)) => {
                 self.known.remember(&user.id);
