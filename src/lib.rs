@@ -62,6 +62,9 @@ pub use unisession_docspace as docspace;
 #[cfg(feature = "rocketchat")]
 pub use unisession_rocketchat as rocketchat;
 
+/// The Microsoft Entra ID adapter (feature `entra`).
+#[cfg(feature = "entra")]
+pub use unisession_entra as entra;
 /// The Okta adapter (feature `okta`).
 #[cfg(feature = "okta")]
 pub use unisession_okta as okta;

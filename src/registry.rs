@@ -25,6 +25,8 @@ const BUILT_IN: &[AdapterKind] = &[
     unisession_slack::KIND,
     #[cfg(feature = "okta")]
     unisession_okta::KIND,
+    #[cfg(feature = "entra")]
+    unisession_entra::KIND,
 ];
 
 /// Every registered kind, in registration order.

@@ -126,6 +126,11 @@ fn real_answers() -> Vec<Vec<u8>> {
         json!([{"uuid": "e4345648-ef40-8da4-9d83-f071ba17bb9a", "published": "2026-12-01T01:09:47.682Z", "eventType": "user.session.clear",
             "actor": {"id": "00u0admin", "type": "User"}, "target": [{"id": "00u1abcdefGHIJKLMNOP", "type": "User"}]}]),
         json!({"errorCode": "E0000007", "errorSummary": "Not found: Resource not found: x (User)", "errorLink": "E0000007", "errorId": "oae1", "errorCauses": []}),
+        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": [{"id": "ddfd090d-9f30-34dd-6f5c-de4468fd5915",
+            "userPrincipalName": "a@corp.onmicrosoft.com", "mail": "a@corp.example", "otherMails": ["b@corp.example"],
+            "proxyAddresses": ["SMTP:a@corp.example", "smtp:c@corp.example", "x500:/o=corp"], "userType": "Member"}]}),
+        json!({"error": {"code": "Request_ResourceNotFound", "message": "Resource 'x' does not exist or one of its queried reference-property objects are not present.",
+            "innerError": {"date": "2026-12-01T00:00:00", "request-id": "r"}}}),
     ]
     .iter()
     .map(|v| serde_json::to_vec(v).expect("JSON"))
@@ -262,6 +267,27 @@ proptest! {
         if kind == ErrorKind::NotFound {
             prop_assert!(
                 body.windows(8).any(|w| w == b"E0000007"),
+                "NotFound from {}", String::from_utf8_lossy(&body)
+            );
+        }
+    }
+
+    #[test]
+    fn entra_decoding_never_panics(status in arb_status(), body in arb_body()) {
+        if let Ok(users) = unisession::entra::decode::users(&body) {
+            let listed = serde_json::from_slice::<Value>(&body).ok()
+                .and_then(|v| v["value"].as_array().map(Vec::len))
+                .unwrap_or(0);
+            prop_assert_eq!(users.len(), listed);
+            for (_, addresses) in &users {
+                // Only SMTP proxy addresses count, without their prefix.
+                prop_assert!(addresses.iter().all(|a| !a.to_lowercase().starts_with("smtp:")));
+            }
+        }
+        let kind = unisession::entra::decode::error_kind(status, &body);
+        if kind == ErrorKind::NotFound {
+            prop_assert!(
+                body.windows(24).any(|w| w == b"Request_ResourceNotFound"),
                 "NotFound from {}", String::from_utf8_lossy(&body)
             );
         }

@@ -65,6 +65,12 @@ fn live(emulator: &Emulator, person: &Person) -> BTreeMap<&'static str, usize> {
             okta.user_id_by_email(&person.email)
                 .map_or(0, |id| okta.sessions_of(&id).len())
         }),
+        ("entra", {
+            let entra = emulator.entra().unwrap();
+            entra
+                .user_id_by_email(&person.email)
+                .map_or(0, |id| entra.sessions_of(&id))
+        }),
     ])
 }
 
@@ -383,6 +389,7 @@ async fn a_person_unknown_to_one_provider_is_user_not_found_there_only() {
         outcomes,
         BTreeMap::from([
             ("docspace", "user_not_found"),
+            ("entra", "user_not_found"),
             ("okta", "user_not_found"),
             ("rocketchat", "revoked"),
             ("slack", "revoked")
@@ -642,11 +649,17 @@ async fn explicit_ids_skip_the_lookup_and_an_unknown_email_everywhere_is_not_an_
         .unwrap()
         .user_id_by_email(&alice.email)
         .unwrap();
+    let entra_id = emulator
+        .entra()
+        .unwrap()
+        .user_id_by_email(&alice.email)
+        .unwrap();
     let subject = Subject::ids([
         ("slack", alice.slack_id.as_str()),
         ("rocketchat", alice.rocketchat_id.as_str()),
         ("docspace", alice.docspace_id.as_str()),
         ("okta", okta_id.as_str()),
+        ("entra", entra_id.as_str()),
     ]);
     let report = fleet.offboard(&subject).await;
     assert!(report.is_complete());
@@ -697,7 +710,7 @@ async fn sessions_are_counted_before_revoking_when_asked_and_the_bulk_path_lists
     for p in &report.providers {
         // DocSpace lists only the caller's sessions, Okta none at all.
         let expected = match p.provider.as_str() {
-            "docspace" | "okta" => None,
+            "docspace" | "okta" | "entra" => None,
             name => Some(before[1][name] as u64),
         };
         assert_eq!(p.sessions_before, expected, "{}", p.provider);
@@ -722,7 +735,7 @@ async fn sessions_are_counted_before_revoking_when_asked_and_the_bulk_path_lists
     assert!(many.is_complete());
     for (report, counts) in many.reports.iter().zip(&before[2..]) {
         for p in &report.providers {
-            if p.provider != "docspace" && p.provider != "okta" {
+            if !["docspace", "okta", "entra"].contains(&p.provider.as_str()) {
                 assert_eq!(
                     p.sessions_before,
                     Some(counts[p.provider.as_str()] as u64),

@@ -3,6 +3,7 @@
 
 use secrecy::SecretString;
 use unisession::docspace::DocSpaceBuilder;
+use unisession::entra::EntraBuilder;
 use unisession::okta::OktaBuilder;
 use unisession::rocketchat::{RocketChatBuilder, Scope};
 use unisession::slack::SlackBuilder;
@@ -87,6 +88,18 @@ fn matrix() -> String {
                 .unwrap()
                 .capabilities()
                 .clone(),
+        ),
+        (
+            "Entra ID, app with a secret or certificate",
+            EntraBuilder::new(
+                "corp.onmicrosoft.com",
+                "0c5a7e9b-2d4f-4a6c-8e0b-1d3f5a7c9e2b",
+            )
+            .with_client_secret(SecretString::from("s"))
+            .build()
+            .unwrap()
+            .capabilities()
+            .clone(),
         ),
         (
             "Okta, API token or service app",

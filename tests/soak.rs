@@ -41,6 +41,12 @@ fn left(emulator: &Emulator, provider: &str, person: &Person) -> usize {
             rc.live_sessions_of(&person.rocketchat_id).len()
                 + rc.listed_sessions_of(&person.rocketchat_id).len()
         }
+        "entra" => {
+            let entra = emulator.entra().unwrap();
+            entra
+                .user_id_by_email(&person.email)
+                .map_or(0, |id| entra.sessions_of(&id))
+        }
         "okta" => {
             let okta = emulator.okta().unwrap();
             okta.user_id_by_email(&person.email)
@@ -179,6 +185,7 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
         emulator.rocketchat().unwrap().requests(),
         emulator.slack().unwrap().requests(),
         emulator.okta().unwrap().requests(),
+        emulator.entra().unwrap().requests(),
     ]
     .concat();
     let share = |fault: Fault| {
@@ -217,7 +224,7 @@ enum Kind<'a> {
     Typo(usize),
 }
 
-fn typo_ids(n: usize) -> [(String, String); 4] {
+fn typo_ids(n: usize) -> [(String, String); 5] {
     [
         (
             "docspace".to_owned(),
@@ -226,12 +233,21 @@ fn typo_ids(n: usize) -> [(String, String); 4] {
         ("rocketchat".to_owned(), format!("TYPO{n:013}")),
         ("slack".to_owned(), format!("U0TYPO{n:05}")),
         ("okta".to_owned(), format!("00uTYPO{n:012}")),
+        (
+            "entra".to_owned(),
+            format!("0bad0000-0000-4000-8000-{n:012}"),
+        ),
     ]
 }
 
-fn ids_of(emulator: &Emulator, person: &Person) -> [(&'static str, String); 4] {
+fn ids_of(emulator: &Emulator, person: &Person) -> [(&'static str, String); 5] {
     let okta = emulator
         .okta()
+        .unwrap()
+        .user_id_by_email(&person.email)
+        .unwrap();
+    let entra = emulator
+        .entra()
         .unwrap()
         .user_id_by_email(&person.email)
         .unwrap();
@@ -240,6 +256,7 @@ fn ids_of(emulator: &Emulator, person: &Person) -> [(&'static str, String); 4] {
         ("rocketchat", person.rocketchat_id.clone()),
         ("slack", person.slack_id.clone()),
         ("okta", okta),
+        ("entra", entra),
     ]
 }
 

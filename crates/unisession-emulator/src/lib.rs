@@ -38,6 +38,7 @@
 mod common;
 pub mod dataset;
 pub mod docspace;
+pub mod entra;
 mod faults;
 pub mod keys;
 mod misleading;
@@ -51,6 +52,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 pub use common::{CONTROL_PREFIX, LoggedRequest};
 pub use dataset::{DatasetConfig, Person};
 pub use docspace::{DocSpaceConfig, DocSpaceCredentials, DocSpaceEmulator, DocSpaceRole};
+pub use entra::{EntraConfig, EntraCredentials, EntraEmulator};
 pub use faults::{Fault, Faults};
 pub use misleading::Misleading;
 pub use okta::{OktaConfig, OktaCredentials, OktaEmulator, OktaEngine, OktaEvent};
@@ -61,11 +63,12 @@ pub use served::{Connection, ProviderKind, Served};
 pub use slack::{SlackConfig, SlackEmulator, SlackTokens};
 
 /// The emulated providers, one line each, in the order they start.
-const REGISTERED: [served::Registration; 4] = [
+const REGISTERED: [served::Registration; 5] = [
     docspace::REGISTRATION,
     rocketchat::REGISTRATION,
     slack::REGISTRATION,
     okta::REGISTRATION,
+    entra::REGISTRATION,
 ];
 
 /// What to start, with which data and faults.

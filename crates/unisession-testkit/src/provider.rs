@@ -20,7 +20,7 @@ pub(crate) struct Registration {
 }
 
 /// One entry per provider.
-pub(crate) const REGISTERED: [Registration; 4] = [
+pub(crate) const REGISTERED: [Registration; 5] = [
     Registration {
         name: "docspace",
         files: &["docspace/openapi.yaml"],
@@ -85,6 +85,15 @@ pub(crate) const REGISTERED: [Registration; 4] = [
             "/oauth2/v1/token",
         ],
     },
+    Registration {
+        name: "entra",
+        files: &["entra/graph-v1.0-sessions.openapi.yaml"],
+        used: &[
+            "/users",
+            "/users/{user-id}",
+            "/users/{user-id}/microsoft.graph.revokeSignInSessions",
+        ],
+    },
 ];
 
 #[allow(non_upper_case_globals)]
@@ -98,6 +107,9 @@ impl Provider {
     /// Okta (`okta/management-oneOfInheritance.yaml` and `okta/oauth-oneOfInheritance.yaml`,
     /// release 2026.06.3, merged).
     pub const Okta: Provider = Provider("okta");
+    /// Microsoft Graph v1.0 for Entra ID (`entra/graph-v1.0-sessions.openapi.yaml`, a
+    /// verbatim excerpt of the official description; base path `/v1.0`).
+    pub const Entra: Provider = Provider("entra");
 
     /// Every registered provider.
     pub fn all() -> impl Iterator<Item = Provider> {

@@ -94,10 +94,18 @@ impl Spec {
 
     /// The base path (`/api` for Slack's Swagger 2.0 spec, empty otherwise).
     pub fn base_path(&self) -> &str {
+        if let Some(base) = self.doc.get("basePath").and_then(Value::as_str) {
+            return base;
+        }
+        // OpenAPI 3: the path of the first server (`https://graph.microsoft.com/v1.0/`).
         self.doc
-            .get("basePath")
+            .get("servers")
+            .and_then(|s| s.get(0))
+            .and_then(|s| s.get("url"))
             .and_then(Value::as_str)
-            .unwrap_or("")
+            .and_then(|url| url.split_once("://"))
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+            .map_or("", |path| path.trim_end_matches('/'))
     }
 
     /// Resolves a local `$ref` (`#/components/...` or `#/definitions/...`).
