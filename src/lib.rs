@@ -65,6 +65,9 @@ pub use unisession_rocketchat as rocketchat;
 /// The Microsoft Entra ID adapter (feature `entra`).
 #[cfg(feature = "entra")]
 pub use unisession_entra as entra;
+/// The Google Workspace adapter (feature `google`).
+#[cfg(feature = "google")]
+pub use unisession_google as google;
 /// The Okta adapter (feature `okta`).
 #[cfg(feature = "okta")]
 pub use unisession_okta as okta;

@@ -27,6 +27,8 @@ const BUILT_IN: &[AdapterKind] = &[
     unisession_okta::KIND,
     #[cfg(feature = "entra")]
     unisession_entra::KIND,
+    #[cfg(feature = "google")]
+    unisession_google::KIND,
 ];
 
 /// Every registered kind, in registration order.

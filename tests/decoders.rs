@@ -129,6 +129,9 @@ fn real_answers() -> Vec<Vec<u8>> {
         json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": [{"id": "ddfd090d-9f30-34dd-6f5c-de4468fd5915",
             "userPrincipalName": "a@corp.onmicrosoft.com", "mail": "a@corp.example", "otherMails": ["b@corp.example"],
             "proxyAddresses": ["SMTP:a@corp.example", "smtp:c@corp.example", "x500:/o=corp"], "userType": "Member"}]}),
+        json!({"kind": "admin#directory#user", "id": "107329021234567890123", "primaryEmail": "a@corp.example", "aliases": ["b@corp-alias.example"],
+            "name": {"fullName": "A B"}, "suspended": false, "lastLoginTime": "2026-10-28T03:25:28.000Z"}),
+        json!({"error": {"code": 403, "message": "Quota", "errors": [{"domain": "global", "reason": "userRateLimitExceeded", "message": "Quota"}]}}),
         json!({"error": {"code": "Request_ResourceNotFound", "message": "Resource 'x' does not exist or one of its queried reference-property objects are not present.",
             "innerError": {"date": "2026-12-01T00:00:00", "request-id": "r"}}}),
     ]
@@ -255,10 +258,9 @@ proptest! {
     #[test]
     fn okta_decoding_never_panics(status in arb_status(), body in arb_body()) {
         let users = unisession::okta::decode::users(&body);
-        if let Ok(users) = &users {
-            let listed = serde_json::from_slice::<Value>(&body).ok()
-                .and_then(|v| v.as_array().map(Vec::len))
-                .unwrap_or(0);
+        // (Where the body is not valid JSON throughout, serde skips the unread parts.)
+        if let (Ok(users), Some(listed)) = (&users, serde_json::from_slice::<Value>(&body).ok()
+            .and_then(|v| v.as_array().map(Vec::len))) {
             prop_assert_eq!(users.len(), listed);
         }
         let _ = unisession::okta::decode::log_events(&body);
@@ -275,10 +277,10 @@ proptest! {
     #[test]
     fn entra_decoding_never_panics(status in arb_status(), body in arb_body()) {
         if let Ok(users) = unisession::entra::decode::users(&body) {
-            let listed = serde_json::from_slice::<Value>(&body).ok()
-                .and_then(|v| v["value"].as_array().map(Vec::len))
-                .unwrap_or(0);
-            prop_assert_eq!(users.len(), listed);
+            if let Some(listed) = serde_json::from_slice::<Value>(&body).ok()
+                .and_then(|v| v["value"].as_array().map(Vec::len)) {
+                prop_assert_eq!(users.len(), listed);
+            }
             for (_, addresses) in &users {
                 // Only SMTP proxy addresses count, without their prefix.
                 prop_assert!(addresses.iter().all(|a| !a.to_lowercase().starts_with("smtp:")));
@@ -290,6 +292,21 @@ proptest! {
                 body.windows(24).any(|w| w == b"Request_ResourceNotFound"),
                 "NotFound from {}", String::from_utf8_lossy(&body)
             );
+        }
+    }
+
+    #[test]
+    fn google_decoding_never_panics(status in arb_status(), body in arb_body()) {
+        if let Ok((_, addresses)) = unisession::google::decode::user(&body) {
+            prop_assert!(addresses.len() <= body.len());
+        }
+        let (kind, quota) = unisession::google::decode::error_kind(status, &body);
+        // A quota answer is never taken for a refusal, and a refusal never retried.
+        if quota && status == 403 {
+            prop_assert!(kind == ErrorKind::RateLimited || !body.windows(9).any(|w| w == b"forbidden"));
+        }
+        if kind == ErrorKind::NotFound {
+            prop_assert!(body.windows(8).any(|w| w == b"notFound"));
         }
     }
 

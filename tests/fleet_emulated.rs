@@ -71,6 +71,10 @@ fn live(emulator: &Emulator, person: &Person) -> BTreeMap<&'static str, usize> {
                 .user_id_by_email(&person.email)
                 .map_or(0, |id| entra.sessions_of(&id))
         }),
+        ("google", {
+            let google = emulator.google().unwrap();
+            google.sessions_of(&person.email)
+        }),
     ])
 }
 
@@ -390,6 +394,7 @@ async fn a_person_unknown_to_one_provider_is_user_not_found_there_only() {
         BTreeMap::from([
             ("docspace", "user_not_found"),
             ("entra", "user_not_found"),
+            ("google", "user_not_found"),
             ("okta", "user_not_found"),
             ("rocketchat", "revoked"),
             ("slack", "revoked")
@@ -654,12 +659,18 @@ async fn explicit_ids_skip_the_lookup_and_an_unknown_email_everywhere_is_not_an_
         .unwrap()
         .user_id_by_email(&alice.email)
         .unwrap();
+    let google_id = emulator
+        .google()
+        .unwrap()
+        .user_id_by_email(&alice.email)
+        .unwrap();
     let subject = Subject::ids([
         ("slack", alice.slack_id.as_str()),
         ("rocketchat", alice.rocketchat_id.as_str()),
         ("docspace", alice.docspace_id.as_str()),
         ("okta", okta_id.as_str()),
         ("entra", entra_id.as_str()),
+        ("google", google_id.as_str()),
     ]);
     let report = fleet.offboard(&subject).await;
     assert!(report.is_complete());
@@ -710,7 +721,7 @@ async fn sessions_are_counted_before_revoking_when_asked_and_the_bulk_path_lists
     for p in &report.providers {
         // DocSpace lists only the caller's sessions, Okta none at all.
         let expected = match p.provider.as_str() {
-            "docspace" | "okta" | "entra" => None,
+            "docspace" | "okta" | "entra" | "google" => None,
             name => Some(before[1][name] as u64),
         };
         assert_eq!(p.sessions_before, expected, "{}", p.provider);
@@ -735,7 +746,7 @@ async fn sessions_are_counted_before_revoking_when_asked_and_the_bulk_path_lists
     assert!(many.is_complete());
     for (report, counts) in many.reports.iter().zip(&before[2..]) {
         for p in &report.providers {
-            if !["docspace", "okta", "entra"].contains(&p.provider.as_str()) {
+            if !["docspace", "okta", "entra", "google"].contains(&p.provider.as_str()) {
                 assert_eq!(
                     p.sessions_before,
                     Some(counts[p.provider.as_str()] as u64),

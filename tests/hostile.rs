@@ -54,6 +54,14 @@ fn state(emulator: &Emulator) -> BTreeMap<String, Vec<String>> {
             format!("entra {}", person.email),
             vec![entra_sessions.to_string()],
         );
+        let google = emulator.google().unwrap();
+        state.insert(
+            format!("google {}", person.email),
+            vec![
+                google.sessions_of(&person.email).to_string(),
+                format!("{:?}", google.grants_of(&person.email)),
+            ],
+        );
     }
     state
 }

@@ -4,6 +4,7 @@
 use secrecy::SecretString;
 use unisession::docspace::DocSpaceBuilder;
 use unisession::entra::EntraBuilder;
+use unisession::google::GoogleBuilder;
 use unisession::okta::OktaBuilder;
 use unisession::rocketchat::{RocketChatBuilder, Scope};
 use unisession::slack::SlackBuilder;
@@ -100,6 +101,22 @@ fn matrix() -> String {
             .unwrap()
             .capabilities()
             .clone(),
+        ),
+        (
+            "Google Workspace, service account with delegation",
+            GoogleBuilder::new("admin@corp.example")
+                .with_key_file(SecretString::from(
+                    serde_json::json!({
+                        "type": "service_account",
+                        "client_email": "unisession@corp-project.iam.gserviceaccount.com",
+                        "private_key": unisession::emulator::keys::RSA_PRIVATE_KEY,
+                    })
+                    .to_string(),
+                ))
+                .build()
+                .unwrap()
+                .capabilities()
+                .clone(),
         ),
         (
             "Okta, API token or service app",

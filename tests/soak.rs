@@ -41,6 +41,7 @@ fn left(emulator: &Emulator, provider: &str, person: &Person) -> usize {
             rc.live_sessions_of(&person.rocketchat_id).len()
                 + rc.listed_sessions_of(&person.rocketchat_id).len()
         }
+        "google" => emulator.google().unwrap().sessions_of(&person.email),
         "entra" => {
             let entra = emulator.entra().unwrap();
             entra
@@ -186,6 +187,7 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
         emulator.slack().unwrap().requests(),
         emulator.okta().unwrap().requests(),
         emulator.entra().unwrap().requests(),
+        emulator.google().unwrap().requests(),
     ]
     .concat();
     let share = |fault: Fault| {
@@ -224,7 +226,7 @@ enum Kind<'a> {
     Typo(usize),
 }
 
-fn typo_ids(n: usize) -> [(String, String); 5] {
+fn typo_ids(n: usize) -> [(String, String); 6] {
     [
         (
             "docspace".to_owned(),
@@ -237,10 +239,16 @@ fn typo_ids(n: usize) -> [(String, String); 5] {
             "entra".to_owned(),
             format!("0bad0000-0000-4000-8000-{n:012}"),
         ),
+        ("google".to_owned(), format!("9{n:020}")),
     ]
 }
 
-fn ids_of(emulator: &Emulator, person: &Person) -> [(&'static str, String); 5] {
+fn ids_of(emulator: &Emulator, person: &Person) -> [(&'static str, String); 6] {
+    let google = emulator
+        .google()
+        .unwrap()
+        .user_id_by_email(&person.email)
+        .unwrap();
     let okta = emulator
         .okta()
         .unwrap()
@@ -257,6 +265,7 @@ fn ids_of(emulator: &Emulator, person: &Person) -> [(&'static str, String); 5] {
         ("slack", person.slack_id.clone()),
         ("okta", okta),
         ("entra", entra),
+        ("google", google),
     ]
 }
 
@@ -363,15 +372,17 @@ async fn three_hundred_people_through_misleading_servers_without_a_false_success
         for pair in &report.providers {
             let person = match kind {
                 Kind::Email(p) | Kind::Ids(p) => *p,
-                Kind::Typo(_) => {
+                Kind::Typo(n) => {
                     // Nobody has these ids: every provider must say so, and only so.
                     let ProviderOutcome::UserNotFound { evidence } = &pair.outcome else {
                         panic!("a mistyped id in {}: {:?}", pair.provider, pair.outcome);
                     };
-                    assert!(
-                        evidence.contains("TYPO") || evidence.contains("0bad0000"),
-                        "{evidence}"
-                    );
+                    let typo = typo_ids(*n)
+                        .into_iter()
+                        .find(|(provider, _)| *provider == pair.provider)
+                        .map(|(_, id)| id)
+                        .unwrap();
+                    assert!(evidence.contains(&typo), "{evidence}");
                     *causes.entry("typo: user not found".to_owned()).or_default() += 1;
                     continue;
                 }

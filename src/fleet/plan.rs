@@ -99,7 +99,10 @@ impl Fleet {
             ));
             Some(format!("revoke_user_sessions ({} sessions)", self.scope))
         } else if caps.revoke_user_sessions {
-            Some("revoke_user_sessions".to_owned())
+            Some(match &caps.revocation_covers {
+                Some(covers) => format!("revoke_user_sessions: {covers}"),
+                None => "revoke_user_sessions".to_owned(),
+            })
         } else if caps.revoke_session && caps.can_verify_user() {
             Some("revoke_session for each listed session".to_owned())
         } else {

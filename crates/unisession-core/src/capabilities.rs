@@ -104,6 +104,9 @@ pub struct Capabilities {
     /// [`confirm_revocation`](crate::SessionProvider::confirm_revocation) reads the
     /// provider's own record of a revocation (where no listing can show it).
     pub confirms_revocation: bool,
+    /// What a user-wide revocation covers, in words, where it is more than one call
+    /// (plans name it): `users.signOut, then every OAuth token …`.
+    pub revocation_covers: Option<String>,
 }
 
 impl Capabilities {

@@ -40,6 +40,7 @@ pub mod dataset;
 pub mod docspace;
 pub mod entra;
 mod faults;
+pub mod google;
 pub mod keys;
 mod misleading;
 pub mod okta;
@@ -54,6 +55,7 @@ pub use dataset::{DatasetConfig, Person};
 pub use docspace::{DocSpaceConfig, DocSpaceCredentials, DocSpaceEmulator, DocSpaceRole};
 pub use entra::{EntraConfig, EntraCredentials, EntraEmulator};
 pub use faults::{Fault, Faults};
+pub use google::{GoogleConfig, GoogleCredentials, GoogleEmulator};
 pub use misleading::Misleading;
 pub use okta::{OktaConfig, OktaCredentials, OktaEmulator, OktaEngine, OktaEvent};
 pub use rocketchat::{
@@ -63,12 +65,13 @@ pub use served::{Connection, ProviderKind, Served};
 pub use slack::{SlackConfig, SlackEmulator, SlackTokens};
 
 /// The emulated providers, one line each, in the order they start.
-const REGISTERED: [served::Registration; 5] = [
+const REGISTERED: [served::Registration; 6] = [
     docspace::REGISTRATION,
     rocketchat::REGISTRATION,
     slack::REGISTRATION,
     okta::REGISTRATION,
     entra::REGISTRATION,
+    google::REGISTRATION,
 ];
 
 /// What to start, with which data and faults.

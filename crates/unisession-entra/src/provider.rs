@@ -77,6 +77,10 @@ impl EntraProvider {
         capabilities.find_user_by_email = true;
         capabilities.identity_provider = true;
         capabilities.confirms_revocation = true;
+        capabilities.revocation_covers = Some(
+            "refresh tokens and session cookies (revokeSignInSessions; access tokens live until they expire)"
+                .to_owned(),
+        );
         Self {
             name,
             graph,

@@ -94,6 +94,14 @@ impl OktaProvider {
         capabilities.find_user_by_email = true;
         capabilities.identity_provider = true;
         capabilities.confirms_revocation = parts.verify_in_system_log;
+        let mut covers = vec!["the Okta sessions"];
+        if parts.revoke_oauth_tokens {
+            covers.push("the OAuth tokens Okta issued (oauthTokens=true)");
+        }
+        if parts.forget_devices {
+            covers.push("remembered MFA devices (forgetDevices=true)");
+        }
+        capabilities.revocation_covers = Some(covers.join(", "));
         Self {
             name: parts.name,
             http,
