@@ -185,6 +185,17 @@ async fn hostile_input() {
                 .filter(|r| !r.path.ends_with("/oauth2/v2.0/token"))
                 .collect(),
         ),
+        (
+            Provider::Google,
+            emulator
+                .google()
+                .unwrap()
+                .requests()
+                .into_iter()
+                // The token endpoint is not part of the Directory API.
+                .filter(|r| r.path != "/token")
+                .collect(),
+        ),
     ];
     let mut sent = 0;
     let mut round_trips = 0;

@@ -334,3 +334,42 @@ async fn no_credential_appears_in_debug_display_errors_or_requests() {
     }
     let _ = GoogleConfig::default();
 }
+
+#[tokio::test]
+async fn requests_match_the_directory_api_discovery_document() {
+    let emulator = emulator().await;
+    let google = emulator.google().unwrap();
+    let provider = provider(google);
+    let person = email(&emulator.people()[1].email);
+    let user = provider
+        .find_user(&person)
+        .await
+        .unwrap()
+        .into_user()
+        .unwrap();
+    let requested_at = chrono::Utc::now();
+    provider
+        .revoke_user_sessions(&user.id, DeviceScope::All)
+        .await
+        .unwrap();
+    provider
+        .confirm_revocation(&user.id, requested_at)
+        .await
+        .unwrap();
+    let _ = provider
+        .find_user(&email("nobody@corp.example"))
+        .await
+        .unwrap();
+    let spec = unisession_testkit::Spec::get(unisession_testkit::Provider::Google);
+    // The token endpoint (oauth2.googleapis.com) is not part of the Directory API.
+    let requests: Vec<unisession_testkit::Request> = google
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != "/token")
+        .map(unisession_testkit::Request::from)
+        .collect();
+    // users.get ×3, signOut, tokens.list, tokens.delete ×2, asps.list, asps.delete.
+    assert!(requests.len() >= 9, "{}", requests.len());
+    let bad = unisession_testkit::nonconforming(spec, &requests);
+    assert!(bad.is_empty(), "{bad:#?}");
+}

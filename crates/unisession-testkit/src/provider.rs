@@ -20,7 +20,7 @@ pub(crate) struct Registration {
 }
 
 /// One entry per provider.
-pub(crate) const REGISTERED: [Registration; 5] = [
+pub(crate) const REGISTERED: [Registration; 6] = [
     Registration {
         name: "docspace",
         files: &["docspace/openapi.yaml"],
@@ -94,6 +94,18 @@ pub(crate) const REGISTERED: [Registration; 5] = [
             "/users/{user-id}/microsoft.graph.revokeSignInSessions",
         ],
     },
+    Registration {
+        name: "google",
+        files: &["google/admin.directory_v1.json"],
+        used: &[
+            "/admin/directory/v1/users/{userKey}",
+            "/admin/directory/v1/users/{userKey}/signOut",
+            "/admin/directory/v1/users/{userKey}/tokens",
+            "/admin/directory/v1/users/{userKey}/tokens/{clientId}",
+            "/admin/directory/v1/users/{userKey}/asps",
+            "/admin/directory/v1/users/{userKey}/asps/{codeId}",
+        ],
+    },
 ];
 
 #[allow(non_upper_case_globals)]
@@ -110,6 +122,9 @@ impl Provider {
     /// Microsoft Graph v1.0 for Entra ID (`entra/graph-v1.0-sessions.openapi.yaml`, a
     /// verbatim excerpt of the official description; base path `/v1.0`).
     pub const Entra: Provider = Provider("entra");
+    /// Google Workspace's Directory API (`google/admin.directory_v1.json`, a
+    /// discovery document read as OpenAPI: its methods' paths, parameters and schemas).
+    pub const Google: Provider = Provider("google");
 
     /// Every registered provider.
     pub fn all() -> impl Iterator<Item = Provider> {
@@ -147,12 +162,101 @@ impl Provider {
     }
 }
 
+/// A Google discovery document as the OpenAPI shape the checks read: each method's
+/// `path` and `httpMethod` as an operation, its parameters (location, required, type,
+/// enum), its request schema, and the schemas with their references made pointers.
+fn discovery_to_openapi(doc: &Value) -> Value {
+    fn pointers(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get_mut("$ref") {
+                    if !target.starts_with('#') {
+                        *target = format!("#/components/schemas/{target}");
+                    }
+                }
+                map.values_mut().for_each(pointers);
+            }
+            Value::Array(items) => items.iter_mut().for_each(pointers),
+            _ => {}
+        }
+    }
+    fn walk(resources: &Value, paths: &mut serde_json::Map<String, Value>) {
+        let Some(resources) = resources.as_object() else {
+            return;
+        };
+        for resource in resources.values() {
+            for method in resource
+                .get("methods")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
+                let (Some(path), Some(verb)) = (
+                    method.get("path").and_then(Value::as_str),
+                    method.get("httpMethod").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                let parameters: Vec<Value> = method
+                    .get("parameters")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, p)| {
+                        let mut schema =
+                            json!({"type": p.get("type").cloned().unwrap_or(json!("string"))});
+                        if let Some(values) = p.get("enum") {
+                            schema["enum"] = values.clone();
+                        }
+                        json!({
+                            "name": name,
+                            "in": p.get("location").cloned().unwrap_or(json!("query")),
+                            "required": p.get("required").cloned().unwrap_or(json!(false)),
+                            "schema": schema,
+                        })
+                    })
+                    .collect();
+                let mut operation = json!({
+                    "operationId": method.get("id").cloned().unwrap_or(Value::Null),
+                    "parameters": parameters,
+                    "responses": {"200": {"description": "success"}},
+                });
+                if let Some(request) = method.get("request").and_then(|r| r.get("$ref")) {
+                    operation["requestBody"] = json!({
+                        "content": {"application/json": {"schema": {"$ref": request}}}
+                    });
+                }
+                let entry = paths.entry(format!("/{path}")).or_insert_with(|| json!({}));
+                entry[verb.to_lowercase()] = operation;
+            }
+            if let Some(sub) = resource.get("resources") {
+                walk(sub, paths);
+            }
+        }
+    }
+    let mut paths = serde_json::Map::new();
+    walk(&doc["resources"], &mut paths);
+    let mut out = json!({
+        "openapi": "3.0.0",
+        "info": {"title": doc.get("title").cloned().unwrap_or(Value::Null), "version": doc.get("revision").cloned().unwrap_or(Value::Null)},
+        "servers": [{"url": doc.get("rootUrl").cloned().unwrap_or(Value::Null)}],
+        "paths": Value::Object(paths),
+        "components": {"schemas": doc.get("schemas").cloned().unwrap_or(json!({}))},
+    });
+    pointers(&mut out);
+    out
+}
+
 fn read(path: &Path) -> Value {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     if path.extension().is_some_and(|e| e == "json") {
-        return serde_json::from_str(&text)
+        let doc: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+        if doc.get("discoveryVersion").is_some() {
+            return discovery_to_openapi(&doc);
+        }
+        return doc;
     }
     let value: serde_norway::Value =
         serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
