@@ -1,5 +1,6 @@
-//! Faithful, stateful fake servers of the ONLYOFFICE DocSpace, Rocket.Chat and Slack
-//! session APIs, over real HTTP on 127.0.0.1.
+//! Faithful, stateful fake servers of the session APIs of the identity providers Okta,
+//! Microsoft Entra ID and Google Workspace and of ONLYOFFICE DocSpace, Rocket.Chat and
+//! Slack, over real HTTP on 127.0.0.1.
 //!
 //! The adapter tests, the examples, the demo and the benchmarks run against these
 //! servers. Each speaks its provider's wire format as recorded in the project's
@@ -22,7 +23,8 @@
 //! ```
 //!
 //! Where an emulator departs from its real server (what it does not enforce, what it
-//! simplifies), the provider's module says so: [`docspace`], [`rocketchat`], [`slack`].
+//! simplifies), the provider's module says so: [`okta`], [`entra`], [`google`],
+//! [`docspace`], [`rocketchat`], [`slack`].
 //!
 //! # Control surface
 //!
