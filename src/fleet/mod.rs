@@ -268,6 +268,29 @@ impl Fleet {
         [identity, applications]
     }
 
+    /// The provider names in offboarding order: the identity providers (run together),
+    /// then the applications (run together). A caller that drives pairs itself, as a
+    /// durable job queue does, runs each group after the one before it has finished.
+    pub fn order(&self) -> Vec<Vec<String>> {
+        self.phases()
+            .into_iter()
+            .map(|phase| phase.into_iter().map(|e| e.name.clone()).collect())
+            .filter(|names: &Vec<String>| !names.is_empty())
+            .collect()
+    }
+
+    /// Offboards `subject` in the provider named `provider` only, within the deadline
+    /// and with the same steps, retries, verification and audit as
+    /// [`offboard`](Self::offboard). `None` when the fleet has no such provider.
+    pub async fn offboard_provider(
+        &self,
+        provider: &str,
+        subject: &Subject,
+    ) -> Option<ProviderReport> {
+        let entry = self.entries.iter().find(|e| e.name == provider)?;
+        Some(self.offboard_in(entry, subject).await)
+    }
+
     /// Offboards one person: the identity providers first, then every application at
     /// once. Never fails as a whole: each provider's outcome, failures included, is in
     /// the report (a failed identity provider does not stop the applications).

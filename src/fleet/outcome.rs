@@ -237,7 +237,9 @@ pub struct Report {
 }
 
 impl Report {
-    pub(crate) fn new(
+    /// A report over the providers' parts, finished now; the summary and completeness
+    /// are computed from them.
+    pub fn new(
         subject: String,
         started_at: DateTime<Utc>,
         providers: Vec<ProviderReport>,

@@ -72,6 +72,9 @@ pub(crate) enum Command {
     Config(ConfigCommand),
     /// Run the emulated providers in the foreground.
     Emulate(EmulateArgs),
+    /// Serve the Global Token Revocation endpoint (Okta Universal Logout) from the
+    /// `[serve]` table, running each accepted request as a durable job.
+    Serve(ServeArgs),
     /// Print a shell completion script: `unisession completions bash > /etc/bash_completion.d/unisession`.
     Completions {
         /// The shell.
@@ -102,10 +105,25 @@ impl Command {
             Command::Config(ConfigCommand::Check) => "config check",
             Command::Config(ConfigCommand::Init(_)) => "config init",
             Command::Emulate(_) => "emulate",
+            Command::Serve(_) => "serve",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The job queue, instead of the `[serve]` table's: a SQLite file, or
+    /// postgres://… shared by several replicas.
+    #[arg(long, env = "UNISESSION_DATABASE", value_name = "URL", hide_env_values = true)]
+    pub database: Option<String>,
+    /// The address to listen on, instead of the `[serve]` table's.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Logs as JSON lines (one object per event) instead of text.
+    #[arg(long)]
+    pub log_json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,8 @@ use crate::error::CliError;
 pub(crate) struct Config {
     pub path: PathBuf,
     pub providers: Vec<Configured>,
+    /// The `[serve]` table, as written (read by `unisession serve`).
+    pub serve: Option<Table>,
 }
 
 /// One configured provider instance.
@@ -180,13 +182,23 @@ pub(crate) fn load(path: &Path) -> Result<Config, CliError> {
         ))
     })?;
     for key in table.keys() {
-        if key != "providers" {
+        if key != "providers" && key != "serve" {
             return Err(CliError::usage(format!(
-                "{}: {key}: unknown section; the file holds [providers.NAME] tables",
+                "{}: {key}: unknown section; the file holds [providers.NAME] tables and a [serve] table",
                 path.display()
             )));
         }
     }
+    let serve = match table.get("serve") {
+        None => None,
+        Some(Value::Table(serve)) => Some(serve.clone()),
+        Some(_) => {
+            return Err(CliError::usage(format!(
+                "{}: serve: must be a table ([serve])",
+                path.display()
+            )));
+        }
+    };
     let providers = match table.get("providers") {
         Some(Value::Table(providers)) if !providers.is_empty() => providers,
         _ => {
@@ -221,5 +233,6 @@ pub(crate) fn load(path: &Path) -> Result<Config, CliError> {
     Ok(Config {
         path: path.to_owned(),
         providers: configured,
+        serve,
     })
 }

@@ -18,8 +18,10 @@ use cli::{Cli, Command, ConfigCommand, Format, SessionsCommand};
 use commands::Context;
 use error::{CliError, Exit};
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, serving: Option<bool>) {
     let default = match verbose {
+        // A service logs what it accepts and does.
+        0 if serving.is_some() => "info",
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -27,12 +29,15 @@ fn init_logging(verbose: u8) {
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if serving == Some(true) {
+        builder.json().with_current_span(false).init();
+    } else {
+        builder.with_ansi(ansi).init();
+    }
 }
 
 async fn run(cli: &Cli) -> Result<Exit, CliError> {
@@ -49,6 +54,7 @@ async fn run(cli: &Cli) -> Result<Exit, CliError> {
         Command::Config(ConfigCommand::Check) => commands::check::run(&ctx).await,
         Command::Config(ConfigCommand::Init(args)) => commands::init::run(&ctx, args),
         Command::Emulate(args) => commands::emulate::run(&ctx, args).await,
+        Command::Serve(args) => commands::serve::run(&ctx, args).await,
         Command::Completions { shell } => commands::manual::completions(*shell),
         Command::Man { dir } => commands::manual::man(dir.as_deref()),
     }
@@ -77,7 +83,11 @@ fn main() -> ExitCode {
             };
         }
     };
-    init_logging(cli.verbose);
+    let serving = match &cli.command {
+        Command::Serve(args) => Some(args.log_json),
+        _ => None,
+    };
+    init_logging(cli.verbose, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -8,6 +8,7 @@ pub(crate) mod manual;
 pub(crate) mod offboard;
 pub(crate) mod report;
 pub(crate) mod revoke;
+pub(crate) mod serve;
 pub(crate) mod sessions;
 
 use std::io::{BufRead, IsTerminal, Write};

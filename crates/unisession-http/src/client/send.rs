@@ -75,6 +75,13 @@ impl RequestBuilder {
                 }),
             };
             drop(permit);
+            crate::observe::report(&crate::observe::CallEvent {
+                provider: &inner.provider,
+                method: &self.method,
+                route: self.route,
+                status: attempt.as_ref().ok().map(|r| r.status.as_u16()),
+                elapsed: started.elapsed(),
+            });
             let span = tracing::Span::current();
             span.record("attempt", retries + 1);
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);

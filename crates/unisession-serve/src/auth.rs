@@ -1,0 +1,421 @@
+//! Who is calling: Okta's signed JWT, verified against the org's published keys, or a
+//! static bearer token.
+//!
+//! The JWT rules are Okta's (okta-developer-docs, `guides/oin-universal-logout-overview`):
+//! header `typ: global-token-revocation+jwt`; claims `iss` (the org), `sub` (our
+//! client id), `aud` (the endpoint URL), `iat`, `nbf`, `exp`, `jti`; signed with the
+//! key that signs the org's ID tokens. The defences are RFC 8725's: an algorithm
+//! allow-list (asymmetric only, so `none` and HMAC with a public key never verify),
+//! keys only from the configured issuer's JWKS (`jku`, `x5u`, `jwk` and `x5c` in a
+//! header are never used), `kid` only as a key into that set, the audience always
+//! checked, a small clock skew, and each `jti` accepted once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::config::{Caller, CallerAuth};
+
+/// The `typ` Okta puts on a Global Token Revocation JWT.
+pub const GTR_JWT_TYPE: &str = "global-token-revocation+jwt";
+
+/// The longest a token may live: a token valid for longer would have to be kept in
+/// the replay cache for as long.
+const MAX_LIFETIME: i64 = 3600;
+
+/// Why a caller was refused (401), as counted in the metrics. The text never holds
+/// the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Missing,
+    Malformed,
+    Type,
+    Algorithm,
+    UnknownKey,
+    Signature,
+    Issuer,
+    Audience,
+    Subject,
+    Expired,
+    NotYetValid,
+    IssuedInFuture,
+    TooLong,
+    NoTokenId,
+    WrongToken,
+    KeysUnavailable,
+}
+
+impl Refusal {
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Self::Missing => "missing_credential",
+            Self::Malformed => "malformed_token",
+            Self::Type => "wrong_typ",
+            Self::Algorithm => "algorithm_not_allowed",
+            Self::UnknownKey => "unknown_key",
+            Self::Signature => "bad_signature",
+            Self::Issuer => "wrong_issuer",
+            Self::Audience => "wrong_audience",
+            Self::Subject => "wrong_subject",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::TooLong => "lifetime_too_long",
+            Self::NoTokenId => "no_jti",
+            Self::WrongToken => "wrong_token",
+            Self::KeysUnavailable => "keys_unavailable",
+        }
+    }
+}
+
+/// A verified caller.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified {
+    pub caller: usize,
+    /// `(iss, jti, expires_at_ms)` of a JWT, to remember with the job.
+    pub replay: Option<(String, String, i64)>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    jti: Option<String>,
+    iat: Option<i64>,
+    exp: i64,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+/// The keys of one issuer, fetched on demand and refreshed on an unknown `kid` at
+/// most once per [`Keys::MIN_REFRESH`].
+pub(crate) struct Keys {
+    issuer: String,
+    http: reqwest::Client,
+    state: Mutex<KeyState>,
+}
+
+#[derive(Default)]
+struct KeyState {
+    keys: Vec<Jwk>,
+    fetched_at: Option<Instant>,
+    attempted_at: Option<Instant>,
+}
+
+impl Keys {
+    /// The least time between two fetches caused by an unknown `kid`: a flood of
+    /// tokens with made-up key ids costs the issuer one request per interval.
+    pub(crate) const MIN_REFRESH: Duration = Duration::from_secs(60);
+    /// Keys are fetched again after this long even when every `kid` is known.
+    const MAX_AGE: Duration = Duration::from_secs(3600);
+    const MAX_BODY: usize = 256 * 1024;
+
+    pub(crate) fn new(issuer: &str) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Self {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            http,
+            state: Mutex::new(KeyState::default()),
+        }
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        let mut response = self
+            .http
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("GET {url}: {}", response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {
+            body.extend_from_slice(&chunk);
+            if body.len() > Self::MAX_BODY {
+                return Err(format!("GET {url}: the answer is larger than {} bytes", Self::MAX_BODY));
+            }
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("GET {url}: {e}"))
+    }
+
+    /// Discovery, then the JWKS it names (same origin as the issuer only).
+    async fn fetch(&self) -> Result<Vec<Jwk>, String> {
+        let discovery: Discovery = self
+            .get_json(&format!("{}/.well-known/openid-configuration", self.issuer))
+            .await?;
+        if discovery.issuer.trim_end_matches('/') != self.issuer {
+            return Err(format!(
+                "the discovery document names the issuer {:?}, not {:?}",
+                discovery.issuer, self.issuer
+            ));
+        }
+        let issuer = Url::parse(&self.issuer).map_err(|e| e.to_string())?;
+        let jwks = Url::parse(&discovery.jwks_uri).map_err(|e| format!("jwks_uri: {e}"))?;
+        if !unisession_http::same_origin(&issuer, &jwks) {
+            return Err(format!(
+                "jwks_uri {} is not on the issuer's origin; keys are only taken from the issuer",
+                jwks.origin().ascii_serialization()
+            ));
+        }
+        let set: JwkSet = self.get_json(jwks.as_str()).await?;
+        Ok(set.keys)
+    }
+
+    /// The keys a token with `kid` (and `alg`) may be verified with: fetched on first
+    /// use, after [`Self::MAX_AGE`], or when `kid` is unknown and the last fetch is
+    /// older than [`Self::MIN_REFRESH`].
+    async fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Result<Vec<Jwk>, Refusal> {
+        let mut state = self.state.lock().await;
+        let known = |state: &KeyState| -> Vec<Jwk> {
+            state
+                .keys
+                .iter()
+                .filter(|k| match kid {
+                    Some(kid) => k.common.key_id.as_deref() == Some(kid),
+                    None => true,
+                })
+                .filter(|k| {
+                    k.common
+                        .key_algorithm
+                        .is_none_or(|a| format!("{a:?}") == format!("{alg:?}"))
+                })
+                .cloned()
+                .collect()
+        };
+        let stale = state.fetched_at.is_none_or(|at| at.elapsed() > Self::MAX_AGE);
+        let found = known(&state);
+        let may_refresh = state
+            .attempted_at
+            .is_none_or(|at| at.elapsed() >= Self::MIN_REFRESH);
+        if (found.is_empty() || stale) && (may_refresh || state.fetched_at.is_none()) {
+            if !may_refresh && state.fetched_at.is_none() {
+                // Never fetched and the last try failed a moment ago: do not hammer.
+                return Err(Refusal::KeysUnavailable);
+            }
+            state.attempted_at = Some(Instant::now());
+            match self.fetch().await {
+                Ok(keys) => {
+                    state.keys = keys;
+                    state.fetched_at = Some(Instant::now());
+                }
+                Err(e) => {
+                    tracing::warn!(issuer = %self.issuer, error = %e, "cannot fetch the issuer's signing keys");
+                    if state.fetched_at.is_none() {
+                        return Err(Refusal::KeysUnavailable);
+                    }
+                }
+            }
+            let found = known(&state);
+            return if found.is_empty() { Err(Refusal::UnknownKey) } else { Ok(found) };
+        }
+        if found.is_empty() {
+            Err(Refusal::UnknownKey)
+        } else {
+            Ok(found)
+        }
+    }
+}
+
+/// The callers and what verifying them needs.
+pub(crate) struct Authenticator {
+    callers: Vec<Caller>,
+    keys: HashMap<usize, Arc<Keys>>,
+    audience: String,
+    skew: Duration,
+}
+
+impl Authenticator {
+    pub(crate) fn new(callers: Vec<Caller>, audience: &Url, skew: Duration) -> Self {
+        let keys = callers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match &c.auth {
+                CallerAuth::Okta { issuer, .. } => Some((i, Arc::new(Keys::new(issuer)))),
+                CallerAuth::Bearer { .. } => None,
+            })
+            .collect();
+        Self {
+            callers,
+            keys,
+            audience: audience.as_str().to_owned(),
+            skew,
+        }
+    }
+
+    pub(crate) fn caller(&self, index: usize) -> &Caller {
+        &self.callers[index]
+    }
+
+    /// Verifies the `Authorization` header's value. Nothing is read from the body.
+    pub(crate) async fn verify(&self, authorization: Option<&str>) -> Result<Verified, Refusal> {
+        let token = authorization
+            .and_then(|h| {
+                let (scheme, token) = h.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or(Refusal::Missing)?;
+        // A JWT has three dot-separated parts; a static token is matched as a whole.
+        if token.split('.').count() == 3 && self.jwt_callers().next().is_some() {
+            return self.verify_jwt(token).await;
+        }
+        self.verify_static(token)
+    }
+
+    fn jwt_callers(&self) -> impl Iterator<Item = (usize, &Caller)> {
+        self.callers
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.auth, CallerAuth::Okta { .. }))
+    }
+
+    fn verify_static(&self, token: &str) -> Result<Verified, Refusal> {
+        let given = Sha256::digest(token.as_bytes());
+        let mut matched = None;
+        for (i, caller) in self.callers.iter().enumerate() {
+            if let CallerAuth::Bearer { token: expected } = &caller.auth {
+                let expected = Sha256::digest(expected.expose_secret().as_bytes());
+                // Hashes of equal length compared in constant time: neither the
+                // token's length nor its first differing byte shows in the timing.
+                if bool::from(given.ct_eq(&expected)) {
+                    matched = Some(i);
+                }
+            }
+        }
+        matched
+            .map(|caller| Verified {
+                caller,
+                replay: None,
+            })
+            .ok_or(Refusal::WrongToken)
+    }
+
+    async fn verify_jwt(&self, token: &str) -> Result<Verified, Refusal> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(GTR_JWT_TYPE))
+        {
+            return Err(Refusal::Type);
+        }
+        // The issuer is only known from the (unverified) claims; it picks which
+        // configured caller's keys to try, nothing more.
+        let unverified_iss = unverified_issuer(token).ok_or(Refusal::Malformed)?;
+        let (index, caller) = self
+            .jwt_callers()
+            .find(|(_, c)| matches!(&c.auth, CallerAuth::Okta { issuer, .. } if issuer.trim_end_matches('/') == unverified_iss.trim_end_matches('/')))
+            .ok_or(Refusal::Issuer)?;
+        let CallerAuth::Okta {
+            issuer,
+            client_id,
+            algorithms,
+            ..
+        } = &caller.auth
+        else {
+            return Err(Refusal::Issuer);
+        };
+        if !algorithms.contains(&header.alg) {
+            return Err(Refusal::Algorithm);
+        }
+        let keys = self.keys.get(&index).ok_or(Refusal::KeysUnavailable)?;
+        let candidates = keys.candidates(header.kid.as_deref(), header.alg).await?;
+        let mut validation = Validation::new(header.alg);
+        validation.algorithms = vec![header.alg];
+        validation.leeway = self.skew.as_secs();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[issuer.as_str()]);
+        validation.set_audience(&[self.audience.as_str()]);
+        validation.sub = Some(client_id.clone());
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let mut last = Refusal::Signature;
+        for jwk in candidates {
+            let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+                continue;
+            };
+            match jsonwebtoken::decode::<Claims>(token, &key, &validation) {
+                Ok(data) => return self.check_claims(index, issuer, data.claims),
+                Err(e) => {
+                    use jsonwebtoken::errors::ErrorKind as Jwt;
+                    last = match e.kind() {
+                        Jwt::InvalidSignature | Jwt::InvalidAlgorithm | Jwt::InvalidKeyFormat => {
+                            Refusal::Signature
+                        }
+                        Jwt::ExpiredSignature => return Err(Refusal::Expired),
+                        Jwt::ImmatureSignature => return Err(Refusal::NotYetValid),
+                        Jwt::InvalidIssuer => return Err(Refusal::Issuer),
+                        Jwt::InvalidAudience => return Err(Refusal::Audience),
+                        Jwt::InvalidSubject => return Err(Refusal::Subject),
+                        Jwt::MissingRequiredClaim(claim) => {
+                            return Err(match claim.as_str() {
+                                "aud" => Refusal::Audience,
+                                "iss" => Refusal::Issuer,
+                                "sub" => Refusal::Subject,
+                                _ => Refusal::Malformed,
+                            });
+                        }
+                        _ => Refusal::Malformed,
+                    };
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn check_claims(&self, caller: usize, issuer: &str, claims: Claims) -> Result<Verified, Refusal> {
+        let now = chrono::Utc::now().timestamp();
+        let skew = self.skew.as_secs() as i64;
+        let iat = claims.iat.ok_or(Refusal::Malformed)?;
+        if iat > now + skew {
+            return Err(Refusal::IssuedInFuture);
+        }
+        if claims.exp - iat > MAX_LIFETIME || claims.exp > now + MAX_LIFETIME + skew {
+            return Err(Refusal::TooLong);
+        }
+        let jti = claims
+            .jti
+            .filter(|j| !j.is_empty() && j.len() <= 256)
+            .ok_or(Refusal::NoTokenId)?;
+        Ok(Verified {
+            caller,
+            replay: Some((
+                issuer.to_owned(),
+                jti,
+                (claims.exp + skew) * 1000,
+            )),
+        })
+    }
+}
+
+/// The `iss` claim, read without verifying anything (to choose the caller).
+fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    #[derive(Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    serde_json::from_slice::<Iss>(&bytes).ok().map(|c| c.iss)
+}

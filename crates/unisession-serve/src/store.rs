@@ -1,0 +1,477 @@
+//! The durable queue: jobs, the record of each (job, provider) attempt, and the
+//! replay cache of token ids, in one SQLite file or one PostgreSQL database.
+//!
+//! Why hand-written rather than a queue crate: a job here is not an opaque message.
+//! Each provider's part of it is recorded, fenced by the job's lease, in the same
+//! database and the same statement that checks the lease, so a replica that lost its
+//! lease (it stalled, or the others took it for dead) cannot record anything, and a
+//! replica that takes the job over skips exactly the parts already done. The replay
+//! cache must be written in the same transaction as the job, so that an accepted
+//! token and its job exist together or not at all. A generic queue (apalis and the
+//! like) stores a job as one payload and acknowledges it as a whole; it would need
+//! this second store beside it anyway, and two stores cannot share a transaction.
+//!
+//! Claiming: PostgreSQL takes the oldest due job with `FOR UPDATE SKIP LOCKED`, so
+//! replicas never wait on each other; SQLite serialises writers, and one `UPDATE …
+//! RETURNING` claims atomically. A claim is a lease with an owner token and an
+//! expiry; the owner renews it while it works; an expired lease is claimable again.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::config::Database;
+
+/// A job as `GET /jobs/{id}` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct JobView {
+    /// The job id.
+    pub id: String,
+    /// The person (a lower-cased e-mail address).
+    pub subject: String,
+    /// The caller that triggered it.
+    pub caller: String,
+    /// The subject format the caller used.
+    pub format: String,
+    /// `queued`, `running` or `finished`.
+    pub state: String,
+    /// When finished: `complete` (every provider's part done and verified where it
+    /// can be) or `partial`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When the trigger was received, in milliseconds since the epoch.
+    pub received_at_ms: i64,
+    /// When the first attempt started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at_ms: Option<i64>,
+    /// When it finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at_ms: Option<i64>,
+    /// The earliest the next attempt runs, while queued.
+    pub run_after_ms: i64,
+    /// The report: the fleet's report of the latest attempt of every provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<serde_json::Value>,
+}
+
+/// A job claimed by this process.
+#[derive(Debug, Clone)]
+pub(crate) struct Claimed {
+    pub id: String,
+    pub subject: String,
+    pub attempt: i64,
+    pub lease: String,
+    pub received_at_ms: i64,
+    pub started_at_ms: i64,
+}
+
+/// A recorded (job, provider) attempt.
+#[derive(Debug, Clone)]
+pub(crate) struct PairRecord {
+    pub provider: String,
+    pub attempt: i64,
+    pub done: bool,
+    pub report: String,
+}
+
+/// What a new job holds.
+#[derive(Debug, Clone)]
+pub(crate) struct NewJob<'a> {
+    pub id: &'a str,
+    pub subject: &'a str,
+    pub caller: &'a str,
+    pub format: &'a str,
+    pub received_at_ms: i64,
+    /// `(iss, jti, expires_at_ms)` to remember in the same transaction.
+    pub replay: Option<(&'a str, &'a str, i64)>,
+}
+
+/// Why a job was not stored.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error("this token was used before")]
+    Replayed,
+    #[error("the queue: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The queue.
+#[derive(Clone)]
+pub(crate) struct Store {
+    pool: AnyPool,
+    postgres: bool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("postgres", &self.postgres)
+            .finish_non_exhaustive()
+    }
+}
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS unisession_jobs (
+        id TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        caller TEXT NOT NULL,
+        format TEXT NOT NULL,
+        state TEXT NOT NULL,
+        outcome TEXT,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        finishes BIGINT NOT NULL DEFAULT 0,
+        received_at BIGINT NOT NULL,
+        run_after BIGINT NOT NULL,
+        started_at BIGINT,
+        finished_at BIGINT,
+        lease_owner TEXT,
+        lease_until BIGINT,
+        report TEXT
+    )",
+    "CREATE INDEX IF NOT EXISTS unisession_jobs_due ON unisession_jobs (state, run_after)",
+    "CREATE INDEX IF NOT EXISTS unisession_jobs_subject ON unisession_jobs (subject)",
+    "CREATE TABLE IF NOT EXISTS unisession_pairs (
+        job_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        attempt BIGINT NOT NULL,
+        done BIGINT NOT NULL,
+        report TEXT NOT NULL,
+        recorded_at BIGINT NOT NULL,
+        PRIMARY KEY (job_id, provider, attempt)
+    )",
+    "CREATE TABLE IF NOT EXISTS unisession_replay (
+        iss TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (iss, jti)
+    )",
+];
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn job_view(row: &AnyRow) -> Result<JobView, sqlx::Error> {
+    let report: Option<String> = row.try_get("report")?;
+    Ok(JobView {
+        id: row.try_get("id")?,
+        subject: row.try_get("subject")?,
+        caller: row.try_get("caller")?,
+        format: row.try_get("format")?,
+        state: row.try_get("state")?,
+        outcome: row.try_get("outcome")?,
+        attempts: row.try_get("attempts")?,
+        received_at_ms: row.try_get("received_at")?,
+        started_at_ms: row.try_get("started_at")?,
+        finished_at_ms: row.try_get("finished_at")?,
+        run_after_ms: row.try_get("run_after")?,
+        report: report.and_then(|r| serde_json::from_str(&r).ok()),
+    })
+}
+
+const JOB_COLUMNS: &str = "id, subject, caller, format, state, outcome, attempts, received_at, started_at, finished_at, run_after, report";
+
+impl Store {
+    /// Opens (and creates) the queue.
+    pub(crate) async fn open(database: &Database) -> Result<Self, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let (url, postgres, connections) = match database {
+            Database::Sqlite(path) => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+                }
+                (format!("sqlite://{}?mode=rwc", path.display()), false, 4)
+            }
+            Database::Postgres(url) => (url.expose_secret().to_owned(), true, 8),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if !postgres {
+                        // Durable before 204: every commit reaches the disk; writers from
+                        // several connections wait for each other instead of failing.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA busy_timeout = 10000",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        let store = Self { pool, postgres };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), sqlx::Error> {
+        if self.postgres {
+            // Replicas starting together must not race on CREATE TABLE.
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7355608)")
+                .execute(&mut *tx)
+                .await?;
+            for statement in SCHEMA {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        } else {
+            for statement in SCHEMA {
+                sqlx::query(statement).execute(&self.pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the queue answers.
+    pub(crate) async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Whether `(iss, jti)` was accepted before (and has not expired from the cache).
+    pub(crate) async fn seen(&self, iss: &str, jti: &str) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM unisession_replay WHERE iss = $1 AND jti = $2")
+            .bind(iss)
+            .bind(jti)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Stores a new job (and its token id), durably: when this returns `Ok`, the job
+    /// survives a crash.
+    pub(crate) async fn enqueue(&self, job: &NewJob<'_>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some((iss, jti, expires_at)) = job.replay {
+            let inserted = sqlx::query(
+                "INSERT INTO unisession_replay (iss, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(iss)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                return Err(StoreError::Replayed);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO unisession_jobs (id, subject, caller, format, state, attempts, finishes, received_at, run_after)
+             VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, $5)",
+        )
+        .bind(job.id)
+        .bind(job.subject)
+        .bind(job.caller)
+        .bind(job.format)
+        .bind(job.received_at_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Claims the oldest due job (queued and due, or running with an expired lease)
+    /// for `lease` from now.
+    pub(crate) async fn claim(&self, lease: Duration) -> Result<Option<Claimed>, sqlx::Error> {
+        let now = now_ms();
+        let owner = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let skip_locked = if self.postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let sql = format!(
+            "UPDATE unisession_jobs
+             SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
+                 started_at = COALESCE(started_at, $3)
+             WHERE id = (
+                 SELECT id FROM unisession_jobs
+                 WHERE (state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)
+                 ORDER BY run_after, received_at
+                 LIMIT 1{skip_locked}
+             )
+             RETURNING id, subject, attempts, received_at, started_at"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&owner)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Claimed {
+                id: row.try_get("id")?,
+                subject: row.try_get("subject")?,
+                attempt: row.try_get("attempts")?,
+                lease: owner,
+                received_at_ms: row.try_get("received_at")?,
+                started_at_ms: row.try_get("started_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Extends the lease; `false` when it is no longer this claim's.
+    pub(crate) async fn renew(&self, job: &Claimed, lease: Duration) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE unisession_jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+        )
+        .bind(now_ms() + lease.as_millis() as i64)
+        .bind(&job.id)
+        .bind(&job.lease)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every recorded attempt of the job's pairs, oldest first.
+    pub(crate) async fn pairs(&self, job_id: &str) -> Result<Vec<PairRecord>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT provider, attempt, done, report FROM unisession_pairs WHERE job_id = $1 ORDER BY attempt, recorded_at",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PairRecord {
+                    provider: row.try_get("provider")?,
+                    attempt: row.try_get("attempt")?,
+                    done: row.try_get::<i64, _>("done")? != 0,
+                    report: row.try_get("report")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a pair's outcome, only while the lease is still this claim's (the
+    /// check and the insert are one statement; PostgreSQL waits for a concurrent
+    /// claim of the job and then sees it). `false` when the lease was lost.
+    pub(crate) async fn record(
+        &self,
+        job: &Claimed,
+        provider: &str,
+        done: bool,
+        report: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let lock = if self.postgres { " FOR SHARE" } else { "" };
+        let sql = format!(
+            "INSERT INTO unisession_pairs (job_id, provider, attempt, done, report, recorded_at)
+             SELECT $1, $2, $3, $4, $5, $6
+             WHERE EXISTS (
+                 SELECT 1 FROM unisession_jobs
+                 WHERE id = $1 AND lease_owner = $7 AND state = 'running'{lock}
+             )"
+        );
+        let inserted = sqlx::query(&sql)
+            .bind(&job.id)
+            .bind(provider)
+            .bind(job.attempt)
+            .bind(i64::from(done))
+            .bind(report)
+            .bind(now_ms())
+            .bind(&job.lease)
+            .execute(&self.pool)
+            .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// Finishes the job with its report; `false` when the lease was lost (then
+    /// whoever holds it finishes the job).
+    pub(crate) async fn finish(
+        &self,
+        job: &Claimed,
+        complete: bool,
+        report: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE unisession_jobs
+             SET state = 'finished', outcome = $1, report = $2, finished_at = $3, finishes = finishes + 1,
+                 lease_owner = NULL, lease_until = NULL
+             WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
+        )
+        .bind(if complete { "complete" } else { "partial" })
+        .bind(report)
+        .bind(now_ms())
+        .bind(&job.id)
+        .bind(&job.lease)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Puts the job back in the queue, due after `wait`, with the report so far.
+    /// `count_attempt = false` gives the attempt back (a shutdown interrupted it).
+    pub(crate) async fn requeue(
+        &self,
+        job: &Claimed,
+        wait: Duration,
+        report: Option<&str>,
+        count_attempt: bool,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE unisession_jobs
+             SET state = 'queued', run_after = $1, report = COALESCE($2, report),
+                 attempts = attempts - $3, lease_owner = NULL, lease_until = NULL
+             WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
+        )
+        .bind(now_ms() + wait.as_millis() as i64)
+        .bind(report)
+        .bind(if count_attempt { 0i64 } else { 1i64 })
+        .bind(&job.id)
+        .bind(&job.lease)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// One job.
+    pub(crate) async fn job(&self, id: &str) -> Result<Option<JobView>, sqlx::Error> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM unisession_jobs WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(job_view).transpose()
+    }
+
+    /// A person's jobs, newest first (at most 100).
+    pub(crate) async fn jobs_of(&self, subject: &str) -> Result<Vec<JobView>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM unisession_jobs WHERE subject = $1 ORDER BY received_at DESC LIMIT 100"
+        );
+        let rows = sqlx::query(&sql).bind(subject).fetch_all(&self.pool).await?;
+        rows.iter().map(job_view).collect()
+    }
+
+    /// Jobs by state and outcome, for the metrics.
+    pub(crate) async fn counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT state, COALESCE(outcome, '') AS outcome, COUNT(*) AS n FROM unisession_jobs GROUP BY state, COALESCE(outcome, '')",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("state")?, row.try_get("outcome")?, row.try_get("n")?)))
+            .collect()
+    }
+
+    /// Forgets token ids whose tokens have expired (they can no longer be replayed).
+    pub(crate) async fn prune_replay(&self) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM unisession_replay WHERE expires_at < $1")
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Closes the pool.
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+}
