@@ -99,9 +99,11 @@ struct Discovery {
 }
 
 /// The keys of one issuer, fetched on demand and refreshed on an unknown `kid` at
-/// most once per [`Keys::MIN_REFRESH`].
+/// most once per `min_refresh`: a flood of tokens with made-up key ids costs the
+/// issuer one request per interval.
 pub(crate) struct Keys {
     issuer: String,
+    min_refresh: Duration,
     http: reqwest::Client,
     state: Mutex<KeyState>,
 }
@@ -114,14 +116,11 @@ struct KeyState {
 }
 
 impl Keys {
-    /// The least time between two fetches caused by an unknown `kid`: a flood of
-    /// tokens with made-up key ids costs the issuer one request per interval.
-    pub(crate) const MIN_REFRESH: Duration = Duration::from_secs(60);
     /// Keys are fetched again after this long even when every `kid` is known.
     const MAX_AGE: Duration = Duration::from_secs(3600);
     const MAX_BODY: usize = 256 * 1024;
 
-    pub(crate) fn new(issuer: &str) -> Self {
+    pub(crate) fn new(issuer: &str, min_refresh: Duration) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -130,6 +129,7 @@ impl Keys {
             .unwrap_or_default();
         Self {
             issuer: issuer.trim_end_matches('/').to_owned(),
+            min_refresh,
             http,
             state: Mutex::new(KeyState::default()),
         }
@@ -181,7 +181,7 @@ impl Keys {
 
     /// The keys a token with `kid` (and `alg`) may be verified with: fetched on first
     /// use, after [`Self::MAX_AGE`], or when `kid` is unknown and the last fetch is
-    /// older than [`Self::MIN_REFRESH`].
+    /// older than `min_refresh`.
     async fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Result<Vec<Jwk>, Refusal> {
         let mut state = self.state.lock().await;
         let known = |state: &KeyState| -> Vec<Jwk> {
@@ -201,15 +201,10 @@ impl Keys {
                 .collect()
         };
         let stale = state.fetched_at.is_none_or(|at| at.elapsed() > Self::MAX_AGE);
-        let found = known(&state);
         let may_refresh = state
             .attempted_at
-            .is_none_or(|at| at.elapsed() >= Self::MIN_REFRESH);
-        if (found.is_empty() || stale) && (may_refresh || state.fetched_at.is_none()) {
-            if !may_refresh && state.fetched_at.is_none() {
-                // Never fetched and the last try failed a moment ago: do not hammer.
-                return Err(Refusal::KeysUnavailable);
-            }
+            .is_none_or(|at| at.elapsed() >= self.min_refresh);
+        if (known(&state).is_empty() || stale) && may_refresh {
             state.attempted_at = Some(Instant::now());
             match self.fetch().await {
                 Ok(keys) => {
@@ -218,14 +213,13 @@ impl Keys {
                 }
                 Err(e) => {
                     tracing::warn!(issuer = %self.issuer, error = %e, "cannot fetch the issuer's signing keys");
-                    if state.fetched_at.is_none() {
-                        return Err(Refusal::KeysUnavailable);
-                    }
                 }
             }
-            let found = known(&state);
-            return if found.is_empty() { Err(Refusal::UnknownKey) } else { Ok(found) };
         }
+        if state.fetched_at.is_none() {
+            return Err(Refusal::KeysUnavailable);
+        }
+        let found = known(&state);
         if found.is_empty() {
             Err(Refusal::UnknownKey)
         } else {
@@ -248,7 +242,11 @@ impl Authenticator {
             .iter()
             .enumerate()
             .filter_map(|(i, c)| match &c.auth {
-                CallerAuth::Okta { issuer, .. } => Some((i, Arc::new(Keys::new(issuer)))),
+                CallerAuth::Okta {
+                    issuer,
+                    jwks_refresh,
+                    ..
+                } => Some((i, Arc::new(Keys::new(issuer, *jwks_refresh)))),
                 CallerAuth::Bearer { .. } => None,
             })
             .collect();

@@ -101,6 +101,8 @@ pub enum CallerAuth {
         algorithms: Vec<Algorithm>,
         /// Whether an `http://` loopback issuer is allowed (tests, the local demo).
         allow_insecure_http: bool,
+        /// The least time between two fetches of the keys caused by an unknown `kid`.
+        jwks_refresh: Duration,
     },
     /// A static bearer token, compared in constant time.
     Bearer {
@@ -216,6 +218,7 @@ struct RawCaller {
     algorithms: Option<Vec<String>>,
     #[serde(default)]
     allow_insecure_http: bool,
+    jwks_refresh_seconds: Option<f64>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
     #[serde(default)]
@@ -485,15 +488,20 @@ fn caller_from(settings: &Settings, name: &str, raw: RawCaller) -> Result<Caller
             if algorithms.is_empty() {
                 return Err(ConfigError::at("algorithms", "must name one algorithm at least"));
             }
+            let jwks_refresh = seconds("jwks_refresh_seconds", raw.jwks_refresh_seconds.unwrap_or(10.0))?;
+            if jwks_refresh < Duration::from_secs(1) {
+                return Err(ConfigError::at("jwks_refresh_seconds", "at least 1: each unknown kid may cost the issuer a request"));
+            }
             CallerAuth::Okta {
                 issuer,
                 client_id,
                 algorithms,
                 allow_insecure_http: raw.allow_insecure_http,
+                jwks_refresh,
             }
         }
         "bearer" => {
-            if raw.issuer.is_some() || raw.client_id.is_some() || raw.algorithms.is_some() {
+            if raw.issuer.is_some() || raw.client_id.is_some() || raw.algorithms.is_some() || raw.jwks_refresh_seconds.is_some() {
                 return Err(ConfigError::at("issuer", "a bearer caller has only token_env or token_file (and domains)"));
             }
             let token = settings.required_secret("token", raw.token_env.as_deref(), raw.token_file.as_deref())?;
