@@ -239,11 +239,7 @@ pub struct Report {
 impl Report {
     /// A report over the providers' parts, finished now; the summary and completeness
     /// are computed from them.
-    pub fn new(
-        subject: String,
-        started_at: DateTime<Utc>,
-        providers: Vec<ProviderReport>,
-    ) -> Self {
+    pub fn new(subject: String, started_at: DateTime<Utc>, providers: Vec<ProviderReport>) -> Self {
         let mut summary = Summary::default();
         for p in &providers {
             summary.add(&p.outcome);

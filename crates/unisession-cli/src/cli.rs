@@ -116,7 +116,12 @@ impl Command {
 pub(crate) struct ServeArgs {
     /// The job queue, instead of the `[serve]` table's: a SQLite file, or
     /// postgres://… shared by several replicas.
-    #[arg(long, env = "UNISESSION_DATABASE", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "UNISESSION_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     /// The address to listen on, instead of the `[serve]` table's.
     #[arg(long, value_name = "ADDR")]

@@ -65,8 +65,8 @@ impl SigningKey {
     /// If the operating system's random source fails.
     pub fn generate(kid: impl Into<String>) -> Self {
         let kid = kid.into();
-        let private = rsa::PrivateKey::new(&mut rand::rng(), 2048)
-            .expect("an RSA key can be generated");
+        let private =
+            rsa::PrivateKey::new(&mut rand::rng(), 2048).expect("an RSA key can be generated");
         let der = private
             .to_pkcs1_der()
             .expect("a generated RSA key encodes as PKCS#1");
@@ -169,10 +169,8 @@ impl UniversalLogoutCaller {
     /// Starts the org on a free loopback port with one fresh signing key; `client_id`
     /// is the application's id in it (the `sub` of every token).
     pub async fn start(client_id: impl Into<String>) -> std::io::Result<Self> {
-        let listener = std::net::TcpListener::bind(SocketAddr::new(
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-            0,
-        ))?;
+        let listener =
+            std::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))?;
         let addr = listener.local_addr()?;
         drop(listener);
         let issuer = format!("http://{addr}");

@@ -147,10 +147,17 @@ impl Keys {
             return Err(format!("GET {url}: {}", response.status()));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?
+        {
             body.extend_from_slice(&chunk);
             if body.len() > Self::MAX_BODY {
-                return Err(format!("GET {url}: the answer is larger than {} bytes", Self::MAX_BODY));
+                return Err(format!(
+                    "GET {url}: the answer is larger than {} bytes",
+                    Self::MAX_BODY
+                ));
             }
         }
         serde_json::from_slice(&body).map_err(|e| format!("GET {url}: {e}"))
@@ -200,7 +207,9 @@ impl Keys {
                 .cloned()
                 .collect()
         };
-        let stale = state.fetched_at.is_none_or(|at| at.elapsed() > Self::MAX_AGE);
+        let stale = state
+            .fetched_at
+            .is_none_or(|at| at.elapsed() > Self::MAX_AGE);
         let may_refresh = state
             .attempted_at
             .is_none_or(|at| at.elapsed() >= self.min_refresh);
@@ -379,7 +388,12 @@ impl Authenticator {
         Err(last)
     }
 
-    fn check_claims(&self, caller: usize, issuer: &str, claims: Claims) -> Result<Verified, Refusal> {
+    fn check_claims(
+        &self,
+        caller: usize,
+        issuer: &str,
+        claims: Claims,
+    ) -> Result<Verified, Refusal> {
         let now = chrono::Utc::now().timestamp();
         let skew = self.skew.as_secs() as i64;
         let iat = claims.iat.ok_or(Refusal::Malformed)?;
@@ -395,11 +409,7 @@ impl Authenticator {
             .ok_or(Refusal::NoTokenId)?;
         Ok(Verified {
             caller,
-            replay: Some((
-                issuer.to_owned(),
-                jti,
-                (claims.exp + skew) * 1000,
-            )),
+            replay: Some((issuer.to_owned(), jti, (claims.exp + skew) * 1000)),
         })
     }
 }

@@ -48,7 +48,10 @@ impl Database {
             .or_else(|| raw.strip_prefix("sqlite:"))
             .unwrap_or(raw);
         if path.is_empty() || path == ":memory:" {
-            return Err("the SQLite queue must be a file, so that accepted jobs survive a restart".to_owned());
+            return Err(
+                "the SQLite queue must be a file, so that accepted jobs survive a restart"
+                    .to_owned(),
+            );
         }
         let path = Path::new(path);
         Ok(Self::Sqlite(if path.is_absolute() {
@@ -257,7 +260,10 @@ fn seconds(key: &str, value: f64) -> Result<Duration, ConfigError> {
     if value.is_finite() && value > 0.0 && value < 86_400.0 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(ConfigError::at(key, "must be a number of seconds above 0 and below a day"))
+        Err(ConfigError::at(
+            key,
+            "must be a number of seconds above 0 and below a day",
+        ))
     }
 }
 
@@ -282,7 +288,10 @@ impl ServeConfig {
     pub fn from_settings(settings: &Settings, dir: &Path) -> Result<Self, ConfigError> {
         let raw: Raw = settings.parse()?;
         let listen: SocketAddr = raw.listen.parse().map_err(|_| {
-            ConfigError::at("listen", "must be an address and port, like \"127.0.0.1:8080\" or \"0.0.0.0:8080\"")
+            ConfigError::at(
+                "listen",
+                "must be an address and port, like \"127.0.0.1:8080\" or \"0.0.0.0:8080\"",
+            )
         })?;
         if !listen.ip().is_loopback() && !raw.allow_plain_http {
             return Err(ConfigError::at(
@@ -292,13 +301,17 @@ impl ServeConfig {
                 ),
             ));
         }
-        let endpoint_url = Url::parse(&raw.endpoint_url).map_err(|e| {
-            ConfigError::at("endpoint_url", format!("not a URL: {e}"))
-        })?;
-        let loopback_endpoint = endpoint_url
-            .host_str()
-            .is_some_and(|h| h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || h == "[::1]");
-        if endpoint_url.scheme() != "https" && !(endpoint_url.scheme() == "http" && loopback_endpoint) {
+        let endpoint_url = Url::parse(&raw.endpoint_url)
+            .map_err(|e| ConfigError::at("endpoint_url", format!("not a URL: {e}")))?;
+        let loopback_endpoint = endpoint_url.host_str().is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+                || h == "[::1]"
+        });
+        if endpoint_url.scheme() != "https"
+            && !(endpoint_url.scheme() == "http" && loopback_endpoint)
+        {
             return Err(ConfigError::at(
                 "endpoint_url",
                 "must be https:// (the Global Token Revocation draft requires it); http:// only on loopback",
@@ -342,7 +355,10 @@ impl ServeConfig {
             return Err(ConfigError::at("max_attempts", "must be between 1 and 100"));
         }
         if !(1024..=64 * 1024).contains(&raw.body_limit) {
-            return Err(ConfigError::at("body_limit", "must be between 1024 and 65536 bytes"));
+            return Err(ConfigError::at(
+                "body_limit",
+                "must be between 1024 and 65536 bytes",
+            ));
         }
         if raw.clock_skew_seconds > 300 {
             return Err(ConfigError::at(
@@ -351,12 +367,18 @@ impl ServeConfig {
             ));
         }
         if raw.poll_millis == 0 || raw.poll_millis > 60_000 {
-            return Err(ConfigError::at("poll_millis", "must be between 1 and 60000"));
+            return Err(ConfigError::at(
+                "poll_millis",
+                "must be between 1 and 60000",
+            ));
         }
         let mut never_revoke = BTreeSet::new();
         for email in &raw.never_revoke {
             never_revoke.insert(canonical_email(email).ok_or_else(|| {
-                ConfigError::at("never_revoke", format!("{email:?} is not an e-mail address"))
+                ConfigError::at(
+                    "never_revoke",
+                    format!("{email:?} is not an e-mail address"),
+                )
             })?);
         }
         let subjects = match &raw.subjects_file {
@@ -376,7 +398,10 @@ impl ServeConfig {
         for (name, caller) in raw.callers {
             callers.push(caller_from(settings, &name, caller).map_err(|e| {
                 ConfigError::at(
-                    format!("callers.{name}{}", e.key.map(|k| format!(".{k}")).unwrap_or_default()),
+                    format!(
+                        "callers.{name}{}",
+                        e.key.map(|k| format!(".{k}")).unwrap_or_default()
+                    ),
                     e.message,
                 )
             })?);
@@ -435,22 +460,33 @@ fn caller_from(settings: &Settings, name: &str, raw: RawCaller) -> Result<Caller
     for domain in &raw.domains {
         let domain = domain.trim().trim_start_matches('@').to_lowercase();
         if domain.is_empty() || domain.contains('@') || !domain.contains('.') {
-            return Err(ConfigError::at("domains", format!("{domain:?} is not a domain")));
+            return Err(ConfigError::at(
+                "domains",
+                format!("{domain:?} is not a domain"),
+            ));
         }
         domains.insert(domain);
     }
     let auth = match raw.auth.as_str() {
         "okta" => {
             if raw.token_env.is_some() || raw.token_file.is_some() {
-                return Err(ConfigError::at("token_env", "an okta caller signs its requests; it has no token"));
+                return Err(ConfigError::at(
+                    "token_env",
+                    "an okta caller signs its requests; it has no token",
+                ));
             }
-            let issuer = raw
-                .issuer
-                .ok_or_else(|| ConfigError::at("issuer", "missing; the Okta org's URL, as in its ID tokens (https://example.okta.com)"))?;
+            let issuer = raw.issuer.ok_or_else(|| {
+                ConfigError::at(
+                    "issuer",
+                    "missing; the Okta org's URL, as in its ID tokens (https://example.okta.com)",
+                )
+            })?;
             // The issuer is where keys are fetched from: https, or loopback when allowed.
             let parsed = validate_base_url(&issuer, false)
                 .map_err(|e| ConfigError::at("issuer", e.to_string()))?;
-            if parsed.scheme() != "https" && !(raw.allow_insecure_http && unisession_http::is_loopback(&parsed)) {
+            if parsed.scheme() != "https"
+                && !(raw.allow_insecure_http && unisession_http::is_loopback(&parsed))
+            {
                 return Err(ConfigError::at(
                     "issuer",
                     "must be https:// (the keys that sign logouts are fetched from it); http:// only on loopback with allow_insecure_http = true",
@@ -465,7 +501,12 @@ fn caller_from(settings: &Settings, name: &str, raw: RawCaller) -> Result<Caller
             let client_id = raw
                 .client_id
                 .filter(|c| !c.trim().is_empty())
-                .ok_or_else(|| ConfigError::at("client_id", "missing; the application's client id in Okta (the token's sub)"))?;
+                .ok_or_else(|| {
+                    ConfigError::at(
+                        "client_id",
+                        "missing; the application's client id in Okta (the token's sub)",
+                    )
+                })?;
             let mut algorithms = Vec::new();
             for alg in raw.algorithms.unwrap_or_else(|| vec!["RS256".to_owned()]) {
                 algorithms.push(match alg.as_str() {
@@ -486,11 +527,20 @@ fn caller_from(settings: &Settings, name: &str, raw: RawCaller) -> Result<Caller
                 });
             }
             if algorithms.is_empty() {
-                return Err(ConfigError::at("algorithms", "must name one algorithm at least"));
+                return Err(ConfigError::at(
+                    "algorithms",
+                    "must name one algorithm at least",
+                ));
             }
-            let jwks_refresh = seconds("jwks_refresh_seconds", raw.jwks_refresh_seconds.unwrap_or(10.0))?;
+            let jwks_refresh = seconds(
+                "jwks_refresh_seconds",
+                raw.jwks_refresh_seconds.unwrap_or(10.0),
+            )?;
             if jwks_refresh < Duration::from_secs(1) {
-                return Err(ConfigError::at("jwks_refresh_seconds", "at least 1: each unknown kid may cost the issuer a request"));
+                return Err(ConfigError::at(
+                    "jwks_refresh_seconds",
+                    "at least 1: each unknown kid may cost the issuer a request",
+                ));
             }
             CallerAuth::Okta {
                 issuer,
@@ -501,10 +551,21 @@ fn caller_from(settings: &Settings, name: &str, raw: RawCaller) -> Result<Caller
             }
         }
         "bearer" => {
-            if raw.issuer.is_some() || raw.client_id.is_some() || raw.algorithms.is_some() || raw.jwks_refresh_seconds.is_some() {
-                return Err(ConfigError::at("issuer", "a bearer caller has only token_env or token_file (and domains)"));
+            if raw.issuer.is_some()
+                || raw.client_id.is_some()
+                || raw.algorithms.is_some()
+                || raw.jwks_refresh_seconds.is_some()
+            {
+                return Err(ConfigError::at(
+                    "issuer",
+                    "a bearer caller has only token_env or token_file (and domains)",
+                ));
             }
-            let token = settings.required_secret("token", raw.token_env.as_deref(), raw.token_file.as_deref())?;
+            let token = settings.required_secret(
+                "token",
+                raw.token_env.as_deref(),
+                raw.token_file.as_deref(),
+            )?;
             if secrecy::ExposeSecret::expose_secret(&token).len() < 32 {
                 return Err(ConfigError::at(
                     "token_env",
@@ -548,18 +609,31 @@ fn read_subjects(path: &Path) -> Result<BTreeMap<(String, String), String>, Conf
     let mut map = BTreeMap::new();
     for (i, row) in reader.records().enumerate() {
         let line = i + 2;
-        let row = row.map_err(|e| ConfigError::at(key, format!("{} line {line}: {e}", path.display())))?;
+        let row =
+            row.map_err(|e| ConfigError::at(key, format!("{} line {line}: {e}", path.display())))?;
         let (iss, sub, email) = (&row[0], &row[1], &row[2]);
         if sub.is_empty() {
-            return Err(ConfigError::at(key, format!("{} line {line}: sub is empty", path.display())));
-        }
-        let email = canonical_email(email).ok_or_else(|| {
-            ConfigError::at(key, format!("{} line {line}: not an e-mail address", path.display()))
-        })?;
-        if map.insert((iss.to_owned(), sub.to_owned()), email).is_some() {
             return Err(ConfigError::at(
                 key,
-                format!("{} line {line}: this subject is listed twice", path.display()),
+                format!("{} line {line}: sub is empty", path.display()),
+            ));
+        }
+        let email = canonical_email(email).ok_or_else(|| {
+            ConfigError::at(
+                key,
+                format!("{} line {line}: not an e-mail address", path.display()),
+            )
+        })?;
+        if map
+            .insert((iss.to_owned(), sub.to_owned()), email)
+            .is_some()
+        {
+            return Err(ConfigError::at(
+                key,
+                format!(
+                    "{} line {line}: this subject is listed twice",
+                    path.display()
+                ),
             ));
         }
     }
@@ -572,8 +646,19 @@ mod tests {
 
     #[test]
     fn emails_are_canonical_or_refused() {
-        assert_eq!(canonical_email(" Ann@Example.COM ").as_deref(), Some("ann@example.com"));
-        for bad in ["", "ann", "@example.com", "ann@", "ann@example", "a b@example.com", "a@b@example.com"] {
+        assert_eq!(
+            canonical_email(" Ann@Example.COM ").as_deref(),
+            Some("ann@example.com")
+        );
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann@example",
+            "a b@example.com",
+            "a@b@example.com",
+        ] {
             assert_eq!(canonical_email(bad), None, "{bad:?}");
         }
     }
@@ -581,14 +666,24 @@ mod tests {
     #[test]
     fn databases_are_files_or_postgres() {
         let dir = Path::new("/etc/unisession");
-        assert!(matches!(Database::parse("jobs.db", dir), Ok(Database::Sqlite(p)) if p == Path::new("/etc/unisession/jobs.db")));
-        assert!(matches!(Database::parse("sqlite:/var/q.db", dir), Ok(Database::Sqlite(p)) if p == Path::new("/var/q.db")));
-        assert!(matches!(Database::parse("postgres://db/unisession", dir), Ok(Database::Postgres(_))));
+        assert!(
+            matches!(Database::parse("jobs.db", dir), Ok(Database::Sqlite(p)) if p == Path::new("/etc/unisession/jobs.db"))
+        );
+        assert!(
+            matches!(Database::parse("sqlite:/var/q.db", dir), Ok(Database::Sqlite(p)) if p == Path::new("/var/q.db"))
+        );
+        assert!(matches!(
+            Database::parse("postgres://db/unisession", dir),
+            Ok(Database::Postgres(_))
+        ));
         assert!(Database::parse("mysql://db/x", dir).is_err());
         assert!(Database::parse("sqlite::memory:", dir).is_err());
         assert!(Database::has_password("postgres://u:hunter2@db/x"));
         assert!(!Database::has_password("postgres://u@db/x"));
-        let shown = format!("{:?}", Database::parse("postgres://u:hunter2@db/x", dir).unwrap());
+        let shown = format!(
+            "{:?}",
+            Database::parse("postgres://u:hunter2@db/x", dir).unwrap()
+        );
         assert!(!shown.contains("hunter2"), "{shown}");
     }
 }

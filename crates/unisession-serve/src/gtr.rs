@@ -43,8 +43,12 @@ fn malformed(message: impl Into<String>) -> Malformed {
 fn member(object: &Map<String, Value>, format: &str, name: &str) -> Result<String, Malformed> {
     match object.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        Some(_) => Err(malformed(format!("sub_id: {name} must be a non-empty string"))),
-        None => Err(malformed(format!("sub_id: the {format} format needs {name}"))),
+        Some(_) => Err(malformed(format!(
+            "sub_id: {name} must be a non-empty string"
+        ))),
+        None => Err(malformed(format!(
+            "sub_id: the {format} format needs {name}"
+        ))),
     }
 }
 
@@ -75,7 +79,8 @@ fn subject_id(value: &Value) -> Result<SubjectId, Malformed> {
         "email" => {
             let raw = member(object, format, "email")?;
             SubjectId::Email(
-                canonical_email(&raw).ok_or_else(|| malformed("sub_id: email is not an e-mail address"))?,
+                canonical_email(&raw)
+                    .ok_or_else(|| malformed("sub_id: email is not an e-mail address"))?,
             )
         }
         "iss_sub" => SubjectId::IssSub {
@@ -171,14 +176,26 @@ mod tests {
     #[test]
     fn mapped_subjects_need_the_table() {
         let mut table = BTreeMap::new();
-        table.insert(("https://idp.example".to_owned(), "145".to_owned()), "ann@example.com".to_owned());
-        table.insert((String::new(), "e193".to_owned()), "bob@example.com".to_owned());
+        table.insert(
+            ("https://idp.example".to_owned(), "145".to_owned()),
+            "ann@example.com".to_owned(),
+        );
+        table.insert(
+            (String::new(), "e193".to_owned()),
+            "bob@example.com".to_owned(),
+        );
         let iss_sub = SubjectId::IssSub {
             iss: "https://idp.example".into(),
             sub: "145".into(),
         };
-        assert_eq!(email_of(&iss_sub, &table).as_deref(), Some("ann@example.com"));
-        assert_eq!(email_of(&SubjectId::Opaque("e193".into()), &table).as_deref(), Some("bob@example.com"));
+        assert_eq!(
+            email_of(&iss_sub, &table).as_deref(),
+            Some("ann@example.com")
+        );
+        assert_eq!(
+            email_of(&SubjectId::Opaque("e193".into()), &table).as_deref(),
+            Some("bob@example.com")
+        );
         let other = SubjectId::IssSub {
             iss: "https://other.example".into(),
             sub: "145".into(),

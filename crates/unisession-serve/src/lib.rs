@@ -244,7 +244,11 @@ fn redact(message: &str, database: &Database) -> String {
 
 fn refuse(app: &App, status: StatusCode, reason: &str, description: &str) -> Response {
     app.metrics.reject(reason);
-    tracing::info!(status = status.as_u16(), reason, "revocation request refused");
+    tracing::info!(
+        status = status.as_u16(),
+        reason,
+        "revocation request refused"
+    );
     let mut response = (
         status,
         axum::Json(serde_json::json!({"error": reason, "error_description": description})),
@@ -270,18 +274,33 @@ async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
     let verified = match app.auth.verify(authorization).await {
         Ok(verified) => verified,
         Err(refusal) => {
-            return refuse(&app, StatusCode::UNAUTHORIZED, refusal.reason(), "the request is not authenticated");
+            return refuse(
+                &app,
+                StatusCode::UNAUTHORIZED,
+                refusal.reason(),
+                "the request is not authenticated",
+            );
         }
     };
     if let Some((iss, jti, _)) = &verified.replay {
         match app.store.seen(iss, jti).await {
             Ok(false) => {}
             Ok(true) => {
-                return refuse(&app, StatusCode::UNAUTHORIZED, "replayed", "this token was used before");
+                return refuse(
+                    &app,
+                    StatusCode::UNAUTHORIZED,
+                    "replayed",
+                    "this token was used before",
+                );
             }
             Err(e) => {
                 tracing::error!(error = %e, "the queue cannot be read");
-                return refuse(&app, StatusCode::SERVICE_UNAVAILABLE, "queue_unavailable", "try again later");
+                return refuse(
+                    &app,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "queue_unavailable",
+                    "try again later",
+                );
             }
         }
     }
@@ -293,12 +312,22 @@ async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !json_type {
-        return refuse(&app, StatusCode::BAD_REQUEST, "malformed_request", "the body must be application/json");
+        return refuse(
+            &app,
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "the body must be application/json",
+        );
     }
     let body = match axum::body::to_bytes(body, app.config.body_limit).await {
         Ok(body) => body,
         Err(_) => {
-            return refuse(&app, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the body is larger than allowed");
+            return refuse(
+                &app,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the body is larger than allowed",
+            );
         }
     };
     let subject = match gtr::parse(&body) {
@@ -307,16 +336,31 @@ async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
     };
     // 3. Who the person is.
     let Some(email) = gtr::email_of(&subject, &app.config.subjects) else {
-        return refuse(&app, StatusCode::NOT_FOUND, "unknown_subject", "no person is known by this subject");
+        return refuse(
+            &app,
+            StatusCode::NOT_FOUND,
+            "unknown_subject",
+            "no person is known by this subject",
+        );
     };
     if !caller.domains.is_empty() {
         let domain = email.rsplit('@').next().unwrap_or_default();
         if !caller.domains.contains(domain) {
-            return refuse(&app, StatusCode::FORBIDDEN, "outside_caller_domains", "this caller may not log out this person");
+            return refuse(
+                &app,
+                StatusCode::FORBIDDEN,
+                "outside_caller_domains",
+                "this caller may not log out this person",
+            );
         }
     }
     if app.config.never_revoke.contains(&email) {
-        return refuse(&app, StatusCode::UNPROCESSABLE_ENTITY, "never_revoke", "this person is never logged out by a trigger");
+        return refuse(
+            &app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "never_revoke",
+            "this person is never logged out by a trigger",
+        );
     }
     // 4. The job, stored before the answer.
     let id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
@@ -335,11 +379,21 @@ async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
     match app.store.enqueue(&job).await {
         Ok(()) => {}
         Err(StoreError::Replayed) => {
-            return refuse(&app, StatusCode::UNAUTHORIZED, "replayed", "this token was used before");
+            return refuse(
+                &app,
+                StatusCode::UNAUTHORIZED,
+                "replayed",
+                "this token was used before",
+            );
         }
         Err(StoreError::Database(e)) => {
             tracing::error!(error = %e, "the job cannot be stored");
-            return refuse(&app, StatusCode::SERVICE_UNAVAILABLE, "queue_unavailable", "the job could not be stored; nothing was accepted");
+            return refuse(
+                &app,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_unavailable",
+                "the job could not be stored; nothing was accepted",
+            );
         }
     }
     app.wake.notify_one();
@@ -389,7 +443,11 @@ async fn job(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<Str
     }
     match app.store.job(&id).await {
         Ok(Some(job)) => axum::Json(job).into_response(),
-        Ok(None) => (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "no such job"}))).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"error": "no such job"})),
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "the queue cannot be read");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
@@ -403,7 +461,11 @@ struct JobsQuery {
 }
 
 /// `GET /jobs?subject=EMAIL`.
-async fn jobs_of(State(app): State<Arc<App>>, headers: HeaderMap, Query(query): Query<JobsQuery>) -> Response {
+async fn jobs_of(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(query): Query<JobsQuery>,
+) -> Response {
     if !api_allowed(&app, &headers) {
         return unauthorized();
     }
@@ -428,7 +490,11 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
     if app.store.ping().await {
         (StatusCode::OK, "ok\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "the job queue does not answer\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the job queue does not answer\n",
+        )
+            .into_response()
     }
 }
 

@@ -76,16 +76,56 @@ impl Metrics {
         let pairs = Family::<PairLabels, Counter>::default();
         let start_seconds = latency();
         let job_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 20));
-        registry.register("triggers_received", "Revocation requests received", received.clone());
-        registry.register("triggers_accepted", "Revocation requests accepted (a job was stored), by caller", accepted.clone());
-        registry.register("triggers_rejected", "Revocation requests refused, by reason", rejected.clone());
-        registry.register("jobs", "Jobs in the queue, by state and outcome", jobs.clone());
-        registry.register("provider_calls", "Provider call attempts by this process, by status (or error)", calls.clone());
-        registry.register("provider_rate_limited", "Provider answers that were rate limits (429 or the provider's own signal)", rate_limited.clone());
-        registry.register("provider_call_seconds", "Provider call attempt latency", call_seconds.clone());
-        registry.register("pairs", "Finished (person, provider) attempts, by outcome", pairs.clone());
-        registry.register("trigger_to_start_seconds", "From receipt of a trigger to its job's first provider call", start_seconds.clone());
-        registry.register("job_seconds", "From receipt of a trigger to its job's end", job_seconds.clone());
+        registry.register(
+            "triggers_received",
+            "Revocation requests received",
+            received.clone(),
+        );
+        registry.register(
+            "triggers_accepted",
+            "Revocation requests accepted (a job was stored), by caller",
+            accepted.clone(),
+        );
+        registry.register(
+            "triggers_rejected",
+            "Revocation requests refused, by reason",
+            rejected.clone(),
+        );
+        registry.register(
+            "jobs",
+            "Jobs in the queue, by state and outcome",
+            jobs.clone(),
+        );
+        registry.register(
+            "provider_calls",
+            "Provider call attempts by this process, by status (or error)",
+            calls.clone(),
+        );
+        registry.register(
+            "provider_rate_limited",
+            "Provider answers that were rate limits (429 or the provider's own signal)",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "provider_call_seconds",
+            "Provider call attempt latency",
+            call_seconds.clone(),
+        );
+        registry.register(
+            "pairs",
+            "Finished (person, provider) attempts, by outcome",
+            pairs.clone(),
+        );
+        registry.register(
+            "trigger_to_start_seconds",
+            "From receipt of a trigger to its job's first provider call",
+            start_seconds.clone(),
+        );
+        registry.register(
+            "job_seconds",
+            "From receipt of a trigger to its job's end",
+            job_seconds.clone(),
+        );
         Arc::new(Self {
             registry,
             received,

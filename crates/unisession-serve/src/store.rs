@@ -242,11 +242,12 @@ impl Store {
 
     /// Whether `(iss, jti)` was accepted before (and has not expired from the cache).
     pub(crate) async fn seen(&self, iss: &str, jti: &str) -> Result<bool, sqlx::Error> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM unisession_replay WHERE iss = $1 AND jti = $2")
-            .bind(iss)
-            .bind(jti)
-            .fetch_one(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM unisession_replay WHERE iss = $1 AND jti = $2")
+                .bind(iss)
+                .bind(jti)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
@@ -286,8 +287,13 @@ impl Store {
     /// for `lease` from now.
     pub(crate) async fn claim(&self, lease: Duration) -> Result<Option<Claimed>, sqlx::Error> {
         let now = now_ms();
-        let owner = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-        let skip_locked = if self.postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        // The process id first: an operator (and a test) can tell whose leases are whose.
+        let owner = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
+        let skip_locked = if self.postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
         let sql = format!(
             "UPDATE unisession_jobs
              SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
@@ -436,7 +442,10 @@ impl Store {
     /// One job.
     pub(crate) async fn job(&self, id: &str) -> Result<Option<JobView>, sqlx::Error> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM unisession_jobs WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(job_view).transpose()
     }
 
@@ -445,7 +454,10 @@ impl Store {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM unisession_jobs WHERE subject = $1 ORDER BY received_at DESC LIMIT 100"
         );
-        let rows = sqlx::query(&sql).bind(subject).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(subject)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(job_view).collect()
     }
 
@@ -457,7 +469,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("state")?, row.try_get("outcome")?, row.try_get("n")?)))
+            .map(|row| {
+                Ok((
+                    row.try_get("state")?,
+                    row.try_get("outcome")?,
+                    row.try_get("n")?,
+                ))
+            })
             .collect()
     }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
-use unisession::fleet::{Fleet, ProviderOutcome, ProviderReport, Report, Subject};
 use unisession::Verification;
+use unisession::fleet::{Fleet, ProviderOutcome, ProviderReport, Report, Subject};
 
 use crate::metrics::{Metrics, PairLabels};
 use crate::store::{Claimed, Store, now_ms};
@@ -110,8 +110,12 @@ impl Runner {
                 Ok(ended) => ended,
                 Err(_) => {
                     match self.store.requeue(&job, Duration::ZERO, None, false).await {
-                        Ok(_) => tracing::info!(job = %job.id, "shutting down: the job goes back to the queue"),
-                        Err(e) => tracing::warn!(job = %job.id, error = %e, "shutting down: cannot release the job; its lease will expire"),
+                        Ok(_) => {
+                            tracing::info!(job = %job.id, "shutting down: the job goes back to the queue")
+                        }
+                        Err(e) => {
+                            tracing::warn!(job = %job.id, error = %e, "shutting down: cannot release the job; its lease will expire")
+                        }
                     }
                     Ok(Ended::Requeued)
                 }
@@ -125,8 +129,12 @@ impl Runner {
                     .observe((now_ms() - job.received_at_ms).max(0) as f64 / 1000.0);
             }
             Ok(Ended::Requeued) => {}
-            Ok(Ended::LeaseLost) => tracing::warn!(job = %job.id, "the job's lease was lost (this process stalled); another takes it over"),
-            Err(e) => tracing::warn!(job = %job.id, error = %e, "cannot record the job's progress; its lease will expire and it runs again"),
+            Ok(Ended::LeaseLost) => {
+                tracing::warn!(job = %job.id, "the job's lease was lost (this process stalled); another takes it over")
+            }
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = %e, "cannot record the job's progress; its lease will expire and it runs again")
+            }
         }
     }
 
@@ -179,7 +187,8 @@ impl Runner {
                 latest.insert(provider, (done, report));
             }
         }
-        let started_at = DateTime::<Utc>::from_timestamp_millis(job.started_at_ms).unwrap_or_else(Utc::now);
+        let started_at =
+            DateTime::<Utc>::from_timestamp_millis(job.started_at_ms).unwrap_or_else(Utc::now);
         let reports: Vec<ProviderReport> = self
             .fleet
             .names()
@@ -197,7 +206,10 @@ impl Runner {
         }
         let again = latest.values().any(|(done, r)| !done && retryable(r));
         if again && (job.attempt as u32) < self.max_attempts {
-            let wait = self.retry_after.saturating_mul(2u32.saturating_pow((job.attempt as u32).saturating_sub(1))).min(Duration::from_secs(3600));
+            let wait = self
+                .retry_after
+                .saturating_mul(2u32.saturating_pow((job.attempt as u32).saturating_sub(1)))
+                .min(Duration::from_secs(3600));
             tracing::info!(job = %job.id, wait_s = wait.as_secs_f64(), problems = ?report.problems(), "partial; retrying the unfinished providers later");
             return Ok(if self.store.requeue(job, wait, Some(&json), true).await? {
                 Ended::Requeued

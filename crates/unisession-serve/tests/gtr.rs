@@ -30,12 +30,23 @@ async fn a_signed_okta_request_offboards_the_person_everywhere_and_nobody_else()
     let mut served = Served::start(6, json!({})).await;
     let (alice, bob) = (served.person(2), served.person(3));
     let bob_before = common::live(&served.emulator, &bob);
-    assert!(common::live(&served.emulator, &alice).iter().any(|(_, n)| *n > 0));
+    assert!(
+        common::live(&served.emulator, &alice)
+            .iter()
+            .any(|(_, n)| *n > 0)
+    );
 
     let token = served.okta.token(&served.endpoint);
-    let (status, job) = served.post(Some(&token), &Served::email_body(&alice.email.to_uppercase())).await;
+    let (status, job) = served
+        .post(
+            Some(&token),
+            &Served::email_body(&alice.email.to_uppercase()),
+        )
+        .await;
     assert_eq!(status, 204);
-    let job = served.finished(&job.expect("the job id is in the answer")).await;
+    let job = served
+        .finished(&job.expect("the job id is in the answer"))
+        .await;
 
     assert_eq!(job["outcome"], "complete", "{job:#}");
     assert_eq!(job["subject"], alice.email.to_lowercase());
@@ -49,7 +60,11 @@ async fn a_signed_okta_request_offboards_the_person_everywhere_and_nobody_else()
     for (provider, left) in common::live(&served.emulator, &alice) {
         assert_eq!(left, 0, "{provider} still has a session of the person");
     }
-    assert_eq!(common::live(&served.emulator, &bob), bob_before, "somebody else was logged out");
+    assert_eq!(
+        common::live(&served.emulator, &bob),
+        bob_before,
+        "somebody else was logged out"
+    );
     served.stop().await;
 }
 
@@ -66,7 +81,9 @@ async fn every_forged_or_misdirected_request_is_refused_and_nothing_is_queued() 
     // A key that is not the org's, claiming the org's key id.
     let stranger = SigningKey::generate(kid.clone());
     // Another org, whose keys a `jku` header points at.
-    let elsewhere = unisession::emulator::universal_logout::UniversalLogoutCaller::start("x").await.unwrap();
+    let elsewhere = unisession::emulator::universal_logout::UniversalLogoutCaller::start("x")
+        .await
+        .unwrap();
 
     let alg_none = format!(
         "{}.{}.",
@@ -122,17 +139,51 @@ async fn every_forged_or_misdirected_request_is_refused_and_nothing_is_queued() 
         assert_eq!(status, *expected, "{name}");
         assert_eq!(job, None, "{name}: a job id was given");
     }
-    assert!(served.jobs_of(&victim).await.is_empty(), "a refused request queued a job");
+    assert!(
+        served.jobs_of(&victim).await.is_empty(),
+        "a refused request queued a job"
+    );
     assert!(served.jobs_of("breakglass@example.com").await.is_empty());
-    assert_eq!(elsewhere.jwks_fetches(), 0, "a key set named in a header was fetched");
+    assert_eq!(
+        elsewhere.jwks_fetches(),
+        0,
+        "a key set named in a header was fetched"
+    );
     assert_eq!(elsewhere.discovery_fetches(), 0);
 
     // The metrics count each refusal by reason.
-    let metrics = served.http.get(format!("{}/metrics", served.base)).send().await.unwrap().text().await.unwrap();
-    for reason in ["bad_signature", "algorithm_not_allowed", "wrong_typ", "wrong_audience", "wrong_issuer", "wrong_subject", "expired", "not_yet_valid", "body_too_large", "unknown_subject", "outside_caller_domains", "never_revoke"] {
-        assert!(metrics.contains(&format!("reason=\"{reason}\"")), "{reason} not in the metrics:\n{metrics}");
+    let metrics = served
+        .http
+        .get(format!("{}/metrics", served.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in [
+        "bad_signature",
+        "algorithm_not_allowed",
+        "wrong_typ",
+        "wrong_audience",
+        "wrong_issuer",
+        "wrong_subject",
+        "expired",
+        "not_yet_valid",
+        "body_too_large",
+        "unknown_subject",
+        "outside_caller_domains",
+        "never_revoke",
+    ] {
+        assert!(
+            metrics.contains(&format!("reason=\"{reason}\"")),
+            "{reason} not in the metrics:\n{metrics}"
+        );
     }
-    assert!(metrics.contains("unisession_triggers_received_total 23"), "{metrics}");
+    assert!(
+        metrics.contains("unisession_triggers_received_total 23"),
+        "{metrics}"
+    );
     served.stop().await;
 }
 
@@ -148,7 +199,13 @@ async fn a_token_is_accepted_once() {
     assert_eq!(second_job, None);
     // Not even for somebody else.
     let other = served.person(3).email;
-    assert_eq!(served.post(Some(&token), &Served::email_body(&other)).await.0, 401);
+    assert_eq!(
+        served
+            .post(Some(&token), &Served::email_body(&other))
+            .await
+            .0,
+        401
+    );
     let jobs = served.jobs_of(&email).await;
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0]["id"], job.unwrap().as_str());
@@ -160,15 +217,28 @@ async fn a_token_is_accepted_once() {
 async fn a_rotated_key_is_fetched_once_and_made_up_key_ids_do_not_flood_the_issuer() {
     let mut served = Served::start(4, json!({})).await;
     let email = served.person(2).email;
-    let (status, _) = served.post(Some(&served.okta.token(&served.endpoint)), &Served::email_body(&email)).await;
+    let (status, _) = served
+        .post(
+            Some(&served.okta.token(&served.endpoint)),
+            &Served::email_body(&email),
+        )
+        .await;
     assert_eq!(status, 204);
     assert_eq!(served.okta.jwks_fetches(), 1);
     // Okta rotates: a new kid. The keys are fetched again once the refresh interval
     // (1 s here) has passed since the last fetch.
     served.okta.rotate();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (status, _) = served.post(Some(&served.okta.token(&served.endpoint)), &Served::email_body(&email)).await;
-    assert_eq!(status, 204, "a token signed with the rotated key was refused");
+    let (status, _) = served
+        .post(
+            Some(&served.okta.token(&served.endpoint)),
+            &Served::email_body(&email),
+        )
+        .await;
+    assert_eq!(
+        status, 204,
+        "a token signed with the rotated key was refused"
+    );
     assert_eq!(served.okta.jwks_fetches(), 2);
     // Tokens naming key ids that do not exist: refused, and the issuer is not asked
     // again within the interval.
@@ -177,9 +247,19 @@ async fn a_rotated_key_is_fetched_once_and_made_up_key_ids_do_not_flood_the_issu
         let mut header = gtr_header(Some(&format!("made-up-{i}")));
         header.kid = Some(format!("made-up-{i}"));
         let token = stranger.sign(&header, &served.okta.claims(&served.endpoint));
-        assert_eq!(served.post(Some(&token), &Served::email_body(&email)).await.0, 401);
+        assert_eq!(
+            served
+                .post(Some(&token), &Served::email_body(&email))
+                .await
+                .0,
+            401
+        );
     }
-    assert_eq!(served.okta.jwks_fetches(), 2, "unknown key ids made the server fetch the keys each time");
+    assert_eq!(
+        served.okta.jwks_fetches(),
+        2,
+        "unknown key ids made the server fetch the keys each time"
+    );
     served.stop().await;
 }
 
@@ -188,27 +268,48 @@ async fn the_legacy_subject_key_iss_sub_mappings_and_bearer_callers_are_served()
     let dir = tempfile::tempdir().unwrap();
     let subjects = dir.path().join("subjects.csv");
     // The dataset is seeded: the same people in every start.
-    let probe = unisession::emulator::Emulator::start(unisession::emulator::EmulatorConfig::new().users(5)).await.unwrap();
+    let probe =
+        unisession::emulator::Emulator::start(unisession::emulator::EmulatorConfig::new().users(5))
+            .await
+            .unwrap();
     let carol = probe.people()[3].email.clone();
     let dave = probe.people()[4].email.clone();
     drop(probe);
-    std::fs::write(&subjects, format!("iss,sub,email\nhttps://idp.example,00u-carol,{carol}\n,opaque-dave,{dave}\n")).unwrap();
-    let mut served = Served::start(5, json!({
-        "subjects_file": subjects.display().to_string(),
-        "callers": {
-            "okta": {"auth": "okta", "issuer": "https://unused.example", "client_id": "x"},
-            "hr": {"auth": "bearer", "domains": ["corp.example"]},
-        },
-    })).await;
+    std::fs::write(
+        &subjects,
+        format!("iss,sub,email\nhttps://idp.example,00u-carol,{carol}\n,opaque-dave,{dave}\n"),
+    )
+    .unwrap();
+    let mut served = Served::start(
+        5,
+        json!({
+            "subjects_file": subjects.display().to_string(),
+            "callers": {
+                "okta": {"auth": "okta", "issuer": "https://unused.example", "client_id": "x"},
+                "hr": {"auth": "bearer", "domains": ["corp.example"]},
+            },
+        }),
+    )
+    .await;
     let (status, job) = served.post(Some(BEARER_TOKEN), &json!({"subject": {"format": "iss_sub", "iss": "https://idp.example", "sub": "00u-carol"}}).to_string().into_bytes()).await;
     assert_eq!(status, 204);
     let job = served.finished(&job.unwrap()).await;
     assert_eq!(job["subject"], carol.to_lowercase());
     assert_eq!(job["format"], "iss_sub");
     assert_eq!(job["caller"], "hr");
-    let (status, job) = served.post(Some(BEARER_TOKEN), &json!({"sub_id": {"format": "opaque", "id": "opaque-dave"}}).to_string().into_bytes()).await;
+    let (status, job) = served
+        .post(
+            Some(BEARER_TOKEN),
+            &json!({"sub_id": {"format": "opaque", "id": "opaque-dave"}})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
     assert_eq!(status, 204);
-    assert_eq!(served.finished(&job.unwrap()).await["subject"], dave.to_lowercase());
+    assert_eq!(
+        served.finished(&job.unwrap()).await["subject"],
+        dave.to_lowercase()
+    );
     served.stop().await;
 }
 
@@ -216,13 +317,24 @@ async fn the_legacy_subject_key_iss_sub_mappings_and_bearer_callers_are_served()
 async fn jobs_are_read_with_the_api_token_only() {
     let mut served = Served::start(4, json!({})).await;
     let email = served.person(2).email;
-    let (_, job) = served.post(Some(&served.okta.token(&served.endpoint)), &Served::email_body(&email)).await;
+    let (_, job) = served
+        .post(
+            Some(&served.okta.token(&served.endpoint)),
+            &Served::email_body(&email),
+        )
+        .await;
     let id = job.unwrap();
     for token in [None, Some(BEARER_TOKEN), Some("wrong")] {
         assert_eq!(served.get(&format!("/jobs/{id}"), token).await.0, 401);
-        assert_eq!(served.get(&format!("/jobs?subject={email}"), token).await.0, 401);
+        assert_eq!(
+            served.get(&format!("/jobs?subject={email}"), token).await.0,
+            401
+        );
     }
-    assert_eq!(served.get(&format!("/jobs/{id}"), Some(API_TOKEN)).await.0, 200);
+    assert_eq!(
+        served.get(&format!("/jobs/{id}"), Some(API_TOKEN)).await.0,
+        200
+    );
     assert_eq!(served.get("/jobs/nope", Some(API_TOKEN)).await.0, 404);
     assert_eq!(served.get("/healthz", None).await.0, 200);
     served.stop().await;

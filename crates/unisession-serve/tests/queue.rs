@@ -30,7 +30,9 @@ async fn a_failing_provider_is_retried_later_and_the_done_ones_are_not_redone() 
     slack.set_faults(Faults::none().with_server_errors(1.0));
 
     let token = served.okta.token(&served.endpoint);
-    let (status, job) = served.post(Some(&token), &Served::email_body(&alice.email)).await;
+    let (status, job) = served
+        .post(Some(&token), &Served::email_body(&alice.email))
+        .await;
     assert_eq!(status, 204);
     let id = job.unwrap();
     // The first attempt ends partial: Slack failed (temporarily), the job waits.
@@ -60,7 +62,11 @@ async fn a_failing_provider_is_retried_later_and_the_done_ones_are_not_redone() 
     let job = served.finished(&id).await;
     assert_eq!(job["outcome"], "complete", "{job:#}");
     assert_eq!(job["attempts"], 2);
-    assert_eq!(okta_revocations(&served), okta_calls, "a provider already done was called again");
+    assert_eq!(
+        okta_revocations(&served),
+        okta_calls,
+        "a provider already done was called again"
+    );
     assert_eq!(slack.sessions_of(&alice.slack_id).len(), 0);
     served.stop().await;
 }
@@ -75,7 +81,10 @@ async fn a_provider_that_keeps_failing_ends_partial_after_the_last_attempt() {
         .unwrap()
         .set_faults(Faults::none().with_server_errors(1.0));
     let (status, job) = served
-        .post(Some(&served.okta.token(&served.endpoint)), &Served::email_body(&alice.email))
+        .post(
+            Some(&served.okta.token(&served.endpoint)),
+            &Served::email_body(&alice.email),
+        )
         .await;
     assert_eq!(status, 204);
     let job = served.finished(&job.unwrap()).await;
@@ -94,7 +103,10 @@ async fn an_accepted_job_outlives_a_restart_and_shutdown_gives_running_jobs_back
         kind.set_faults(Faults::none().with_latency(Duration::from_millis(1500)));
     }
     let (status, job) = served
-        .post(Some(&served.okta.token(&served.endpoint)), &Served::email_body(&alice.email))
+        .post(
+            Some(&served.okta.token(&served.endpoint)),
+            &Served::email_body(&alice.email),
+        )
         .await;
     assert_eq!(status, 204);
     let id = job.unwrap();
@@ -108,9 +120,12 @@ async fn an_accepted_job_outlives_a_restart_and_shutdown_gives_running_jobs_back
     assert!(stopped.elapsed() < Duration::from_secs(10));
     // Read the file directly: the job is queued again, its attempt given back.
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&format!("sqlite://{}", served.dir.path().join("jobs.db").display()))
-        .await
-        .unwrap();
+    let pool = sqlx::AnyPool::connect(&format!(
+        "sqlite://{}",
+        served.dir.path().join("jobs.db").display()
+    ))
+    .await
+    .unwrap();
     let row = sqlx::query("SELECT state, attempts, lease_owner FROM unisession_jobs WHERE id = $1")
         .bind(&id)
         .fetch_one(&pool)
@@ -132,7 +147,10 @@ async fn an_accepted_job_outlives_a_restart_and_shutdown_gives_running_jobs_back
         served.dir.path(),
     )
     .unwrap();
-    let fleet = emulated::fleet(&served.emulator, &common::fast()).unwrap().build().unwrap();
+    let fleet = emulated::fleet(&served.emulator, &common::fast())
+        .unwrap()
+        .build()
+        .unwrap();
     served.running = Some(Server::new(config, fleet).start().await.unwrap());
     served.base = format!("http://127.0.0.1:{port}");
     let job = served.finished(&id).await;

@@ -18,12 +18,14 @@ pub const BEARER_TOKEN: &str = "bearer-token-0123456789abcdef0123456789abcd";
 pub const CLIENT_ID: &str = "0oa1unisession";
 
 pub fn fast() -> EmulatedOptions {
-    EmulatedOptions::default().with_time_scale(1000.0).with_retry(
-        RetryConfig::default()
-            .with_max_retries(3)
-            .with_initial_backoff(Duration::from_millis(5))
-            .with_max_backoff(Duration::from_millis(20)),
-    )
+    EmulatedOptions::default()
+        .with_time_scale(1000.0)
+        .with_retry(
+            RetryConfig::default()
+                .with_max_retries(3)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(20)),
+        )
 }
 
 pub fn free_port() -> u16 {
@@ -45,7 +47,12 @@ pub struct Served {
 }
 
 /// The `[serve]` table for `okta` at `port`, with `extra` merged over it.
-pub fn table(okta: &UniversalLogoutCaller, port: u16, dir: &Path, extra: Value) -> serde_json::Map<String, Value> {
+pub fn table(
+    okta: &UniversalLogoutCaller,
+    port: u16,
+    dir: &Path,
+    extra: Value,
+) -> serde_json::Map<String, Value> {
     let mut table = json!({
         "listen": format!("127.0.0.1:{port}"),
         "endpoint_url": format!("http://127.0.0.1:{port}/global-token-revocation"),
@@ -73,11 +80,16 @@ pub fn table(okta: &UniversalLogoutCaller, port: u16, dir: &Path, extra: Value) 
             t.insert(k, v);
         }
     }
-    let Value::Object(table) = table else { unreachable!() };
+    let Value::Object(table) = table else {
+        unreachable!()
+    };
     table
 }
 
-pub fn config(table: serde_json::Map<String, Value>, dir: &Path) -> Result<ServeConfig, unisession_http::ConfigError> {
+pub fn config(
+    table: serde_json::Map<String, Value>,
+    dir: &Path,
+) -> Result<ServeConfig, unisession_http::ConfigError> {
     let settings = Settings::new(table, dir, TransportOptions::new())
         .with_secret("api_token", SecretString::from(API_TOKEN))
         .with_secret("token", SecretString::from(BEARER_TOKEN));
@@ -91,12 +103,17 @@ pub fn client() -> reqwest::Client {
 
 impl Served {
     pub async fn start(users: usize, extra: Value) -> Self {
-        let emulator = Emulator::start(EmulatorConfig::new().users(users)).await.unwrap();
+        let emulator = Emulator::start(EmulatorConfig::new().users(users))
+            .await
+            .unwrap();
         let okta = UniversalLogoutCaller::start(CLIENT_ID).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = config(table(&okta, port, dir.path(), extra), dir.path()).unwrap();
-        let fleet = emulated::fleet(&emulator, &fast()).unwrap().build().unwrap();
+        let fleet = emulated::fleet(&emulator, &fast())
+            .unwrap()
+            .build()
+            .unwrap();
         let running = Server::new(config, fleet).start().await.unwrap();
         Self {
             emulator,
@@ -132,7 +149,9 @@ impl Served {
     }
 
     pub fn email_body(email: &str) -> Vec<u8> {
-        json!({"sub_id": {"format": "email", "email": email}}).to_string().into_bytes()
+        json!({"sub_id": {"format": "email", "email": email}})
+            .to_string()
+            .into_bytes()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -143,7 +162,10 @@ impl Served {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// The jobs stored for `email`.
@@ -178,17 +200,44 @@ impl Served {
 /// Live sessions of a person in each provider, read from the emulators' state.
 pub fn live(emulator: &Emulator, person: &Person) -> Vec<(&'static str, usize)> {
     vec![
-        ("docspace", emulator.docspace().unwrap().active_events_of(&person.docspace_id).len()),
-        ("rocketchat", emulator.rocketchat().unwrap().live_sessions_of(&person.rocketchat_id).len()),
-        ("slack", emulator.slack().unwrap().sessions_of(&person.slack_id).len()),
+        (
+            "docspace",
+            emulator
+                .docspace()
+                .unwrap()
+                .active_events_of(&person.docspace_id)
+                .len(),
+        ),
+        (
+            "rocketchat",
+            emulator
+                .rocketchat()
+                .unwrap()
+                .live_sessions_of(&person.rocketchat_id)
+                .len(),
+        ),
+        (
+            "slack",
+            emulator
+                .slack()
+                .unwrap()
+                .sessions_of(&person.slack_id)
+                .len(),
+        ),
         ("okta", {
             let okta = emulator.okta().unwrap();
-            okta.user_id_by_email(&person.email).map_or(0, |id| okta.sessions_of(&id).len())
+            okta.user_id_by_email(&person.email)
+                .map_or(0, |id| okta.sessions_of(&id).len())
         }),
         ("entra", {
             let entra = emulator.entra().unwrap();
-            entra.user_id_by_email(&person.email).map_or(0, |id| entra.sessions_of(&id))
+            entra
+                .user_id_by_email(&person.email)
+                .map_or(0, |id| entra.sessions_of(&id))
         }),
-        ("google", emulator.google().unwrap().sessions_of(&person.email)),
+        (
+            "google",
+            emulator.google().unwrap().sessions_of(&person.email),
+        ),
     ]
 }

@@ -1,0 +1,423 @@
+//! `unisession serve` as a process: its configuration checks, and three replicas on
+//! one PostgreSQL queue, one of them killed mid-way.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::BIN;
+use futures::StreamExt;
+use sqlx::Row;
+use unisession::emulator::{Emulator, EmulatorConfig, Faults, ProviderKind};
+
+const GTR_TOKEN: &str = "gtr-test-token-0123456789abcdef0123456789abcdef";
+
+/// The PostgreSQL the test uses: `UNISESSION_TEST_POSTGRES`, or one `.ci/postgres`
+/// starts where PostgreSQL is installed and this runs as root. `None` (skipped, said
+/// on stderr) elsewhere, unless `UNISESSION_REQUIRE_POSTGRES` is set (CI).
+fn postgres_url() -> Option<String> {
+    if let Ok(url) = std::env::var("UNISESSION_TEST_POSTGRES") {
+        if !url.is_empty() {
+            return Some(url);
+        }
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/postgres");
+    let installed = Command::new("pg_lsclusters").arg("--help").output().is_ok();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if installed && root {
+        if let Ok(out) = Command::new("bash").arg(&script).output() {
+            if out.status.success() {
+                return Some(String::from_utf8_lossy(&out.stdout).trim().to_owned());
+            }
+        }
+    }
+    assert!(
+        std::env::var_os("UNISESSION_REQUIRE_POSTGRES").is_none(),
+        "UNISESSION_REQUIRE_POSTGRES is set but no PostgreSQL could be reached"
+    );
+    eprintln!(
+        "SKIPPED: no PostgreSQL here. Install Debian's postgresql and run as root, or set UNISESSION_TEST_POSTGRES=postgres://…; CI (.ci/run) always runs this test."
+    );
+    None
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn write_config(dir: &Path, emulator: &Emulator) -> std::path::PathBuf {
+    let slack = emulator.slack().unwrap();
+    let config = dir.join("unisession.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[providers.slack]
+kind = "slack"
+base_url = "{}"
+token_env = "TEST_SLACK_TOKEN"
+time_scale = 1000
+
+[serve]
+endpoint_url = "http://127.0.0.1:9/global-token-revocation"
+workers = 4
+lease_seconds = 2
+poll_millis = 50
+
+[serve.callers.hr]
+auth = "bearer"
+token_env = "TEST_GTR_TOKEN"
+"#,
+            slack.base_url()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+struct Replica {
+    child: Child,
+    port: u16,
+}
+
+fn spawn(config: &Path, database: &str, slack_token: &str, log: &Path) -> Replica {
+    let port = free_port();
+    let log = std::fs::File::create(log).unwrap();
+    let child = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("UNISESSION_DATABASE", database)
+        .env("TEST_SLACK_TOKEN", slack_token)
+        .env("TEST_GTR_TOKEN", GTR_TOKEN)
+        .env("RUST_LOG", "warn")
+        .env_remove("UNISESSION_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Replica { child, port }
+}
+
+async fn count(pool: &sqlx::AnyPool, sql: &str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_on_one_postgres_finish_every_job_exactly_once_when_one_is_killed() {
+    let Some(url) = postgres_url() else { return };
+    const JOBS: usize = 1000;
+    let emulator = Emulator::start(
+        EmulatorConfig::new()
+            .only(ProviderKind::Slack)
+            .users(JOBS + 1)
+            .sessions_per_user(1)
+            .log_capacity(100),
+    )
+    .await
+    .unwrap();
+    // Each call takes a little while, so that jobs are in flight when a replica dies.
+    let slack = emulator.slack().unwrap();
+    slack.set_faults(Faults::none().with_latency(Duration::from_millis(15)));
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .unwrap();
+    for table in ["unisession_pairs", "unisession_jobs", "unisession_replay"] {
+        sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &emulator);
+    let token = slack.tokens().admin.clone();
+    let mut replicas: Vec<Replica> = (0..3)
+        .map(|i| {
+            spawn(
+                &config,
+                &url,
+                &token,
+                &dir.path().join(format!("replica{i}.log")),
+            )
+        })
+        .collect();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    for replica in &replicas {
+        let started = Instant::now();
+        loop {
+            let health = http
+                .get(format!("http://127.0.0.1:{}/healthz", replica.port))
+                .send()
+                .await;
+            if health.is_ok_and(|r| r.status() == 200) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "a replica did not start: {}",
+                std::fs::read_to_string(dir.path().join("replica0.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    // 1,000 triggers, spread over the replicas.
+    let people: Vec<String> = emulator.people()[1..=JOBS]
+        .iter()
+        .map(|p| p.email.clone())
+        .collect();
+    let ports: Vec<u16> = replicas.iter().map(|r| r.port).collect();
+    let statuses: Vec<u16> = futures::stream::iter(people.iter().enumerate())
+        .map(|(i, email)| {
+            let http = http.clone();
+            let port = ports[i % ports.len()];
+            async move {
+                http.post(format!("http://127.0.0.1:{port}/global-token-revocation"))
+                    .bearer_auth(GTR_TOKEN)
+                    .header("content-type", "application/json")
+                    .body(format!(
+                        r#"{{"sub_id":{{"format":"email","email":"{email}"}}}}"#
+                    ))
+                    .send()
+                    .await
+                    .map_or(0, |r| r.status().as_u16())
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|s| *s == 204),
+        "not every trigger was accepted: {:?}",
+        statuses
+            .iter()
+            .filter(|s| **s != 204)
+            .take(5)
+            .collect::<Vec<_>>()
+    );
+
+    // Kill replica 0 mid-way (a third of the jobs done), while it holds jobs.
+    let victim = replicas[0].child.id();
+    let started = Instant::now();
+    let held = loop {
+        let finished = count(
+            &pool,
+            "SELECT COUNT(*) FROM unisession_jobs WHERE state = 'finished'",
+        )
+        .await;
+        let held = if finished < JOBS as i64 / 3 {
+            0
+        } else {
+            count(
+            &pool,
+            &format!("SELECT COUNT(*) FROM unisession_jobs WHERE state = 'running' AND lease_owner LIKE '{victim}-%'"),
+        )
+        .await
+        };
+        if held > 0 {
+            replicas[0].child.kill().unwrap();
+            let _ = replicas[0].child.wait();
+            break held;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "replica 0 never held a job"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let finished_at_kill = count(
+        &pool,
+        "SELECT COUNT(*) FROM unisession_jobs WHERE state = 'finished'",
+    )
+    .await;
+    assert!(
+        finished_at_kill < JOBS as i64,
+        "every job had finished before the kill"
+    );
+
+    // The others take its jobs over once their leases expire.
+    let started = Instant::now();
+    loop {
+        let finished = count(
+            &pool,
+            "SELECT COUNT(*) FROM unisession_jobs WHERE state = 'finished'",
+        )
+        .await;
+        if finished == JOBS as i64 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "{finished} of {JOBS} jobs finished after 240 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        count(&pool, "SELECT COUNT(*) FROM unisession_jobs").await,
+        JOBS as i64
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM unisession_jobs WHERE finishes <> 1"
+        )
+        .await,
+        0,
+        "a job was finished twice (or never)"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM unisession_jobs WHERE outcome <> 'complete'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&pool, "SELECT COUNT(*) FROM (SELECT job_id FROM unisession_pairs WHERE done = 1 GROUP BY job_id HAVING COUNT(*) <> 1) AS twice").await,
+        0,
+        "a provider's part of a job was recorded done twice"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(DISTINCT job_id) FROM unisession_pairs WHERE done = 1"
+        )
+        .await,
+        JOBS as i64
+    );
+    let taken_over = count(
+        &pool,
+        "SELECT COUNT(*) FROM unisession_jobs WHERE attempts >= 2",
+    )
+    .await;
+    assert!(
+        taken_over >= held,
+        "{held} jobs were held by the killed replica, {taken_over} were run again"
+    );
+    for person in &emulator.people()[1..=JOBS] {
+        assert!(
+            slack.sessions_of(&person.slack_id).is_empty(),
+            "{} still has a session",
+            person.email
+        );
+    }
+    eprintln!(
+        "{JOBS} jobs on 3 replicas; replica 0 killed holding {held} with {finished_at_kill} finished; {taken_over} jobs ran twice, each finished once"
+    );
+
+    // The survivors stop cleanly on SIGTERM.
+    for replica in &mut replicas[1..] {
+        let _ = Command::new("kill")
+            .args(["-TERM", &replica.child.id().to_string()])
+            .status();
+        let status = replica.child.wait().unwrap();
+        assert!(status.success(), "a replica did not stop cleanly: {status}");
+    }
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn serve_refuses_configurations_that_would_be_unsafe() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "[providers.slack]\nkind = \"slack\"\nbase_url = \"https://slack.com/api\"\ntoken_env = \"TEST_SLACK_TOKEN\"\n\n";
+    let cases = [
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\nlisten = \"0.0.0.0:8080\"\n[serve.callers.hr]\nauth = \"bearer\"\ntoken_env = \"TEST_GTR_TOKEN\"\n",
+            "serve.listen",
+            "not a loopback address",
+        ),
+        (
+            "[serve]\nendpoint_url = \"http://u.example/gtr\"\n[serve.callers.hr]\nauth = \"bearer\"\ntoken_env = \"TEST_GTR_TOKEN\"\n",
+            "serve.endpoint_url",
+            "https",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n",
+            "serve.callers",
+            "no caller",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n[serve.callers.hr]\nauth = \"bearer\"\ntoken = \"inline-secret-0123456789abcdef0123456789\"\n",
+            "serve.callers.hr.token",
+            "never written",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\ndatabase = \"postgres://u:hunter2@db/x\"\n[serve.callers.hr]\nauth = \"bearer\"\ntoken_env = \"TEST_GTR_TOKEN\"\n",
+            "serve.database",
+            "password",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n[serve.callers.okta]\nauth = \"okta\"\nissuer = \"http://example.okta.com\"\nclient_id = \"0oa1\"\n",
+            "serve.callers.okta.issuer",
+            "https",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n[serve.callers.okta]\nauth = \"okta\"\nissuer = \"https://example.okta.com\"\nclient_id = \"0oa1\"\nalgorithms = [\"HS256\"]\n",
+            "serve.callers.okta.algorithms",
+            "asymmetric",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\nclock_skew_seconds = 3600\n[serve.callers.hr]\nauth = \"bearer\"\ntoken_env = \"TEST_GTR_TOKEN\"\n",
+            "serve.clock_skew_seconds",
+            "at most 300",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\nlisten_on = \"127.0.0.1:1\"\n[serve.callers.hr]\nauth = \"bearer\"\ntoken_env = \"TEST_GTR_TOKEN\"\n",
+            "listen_on",
+            "unknown setting",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n[serve.callers.hr]\nauth = \"bearer\"\ntoken_env = \"TEST_SHORT_TOKEN\"\n",
+            "serve.callers.hr.token_env",
+            "shorter than 32",
+        ),
+    ];
+    for (i, (serve, key, needle)) in cases.iter().enumerate() {
+        let config = dir.path().join(format!("c{i}.toml"));
+        std::fs::write(&config, format!("{base}{serve}")).unwrap();
+        let run = common::run({
+            let mut c = Command::new(BIN);
+            c.arg("--config")
+                .arg(&config)
+                .arg("serve")
+                .env("TEST_SLACK_TOKEN", "xoxp-test")
+                .env("TEST_GTR_TOKEN", GTR_TOKEN)
+                .env("TEST_SHORT_TOKEN", "short")
+                .env_remove("UNISESSION_CONFIG")
+                .env_remove("UNISESSION_DATABASE")
+                .stdin(Stdio::null());
+            c
+        })
+        .await;
+        assert_eq!(run.code, 2, "{serve}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(key) && run.stderr.contains(needle),
+            "{serve}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("hunter2") && !run.stderr.contains("inline-secret"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
+}
