@@ -42,8 +42,8 @@ pub mod emulated;
 #[cfg(feature = "registry")]
 pub mod http {
     pub use unisession_http::{
-        Adapter, AdapterKind, COMMON_KEYS, CallEvent, CallObserver, ConfigError, Rate, RetryConfig,
-        SECRET_KEYS, Settings, TransportOptions, observe_calls,
+        Adapter, AdapterKind, COMMON_KEYS, CallEvent, CallObserver, ConfigError, Observation, Rate,
+        RetryConfig, SECRET_KEYS, Settings, TransportOptions, observe_calls,
     };
 }
 

@@ -63,7 +63,7 @@ pub use client::{
 pub use http::{HeaderMap, Method, StatusCode};
 pub use known::KnownUsers;
 pub use login::LoginSession;
-pub use observe::{CallEvent, CallObserver, observe_calls};
+pub use observe::{CallEvent, CallObserver, Observation, observe_calls};
 pub use options::{AdapterDefaults, TransportOptions};
 pub use pacing::{PaceClass, Pacer, Rate};
 pub use retry::{RetryConfig, parse_rate_limit_reset, parse_retry_after, server_wait};

@@ -106,6 +106,7 @@ pub struct Running {
     http: JoinHandle<std::io::Result<()>>,
     workers: Vec<JoinHandle<()>>,
     store: Store,
+    _observation: unisession_http::Observation,
 }
 
 struct App {
@@ -139,8 +140,9 @@ impl Server {
             })?;
         let addr = listener.local_addr().map_err(ServeError::Http)?;
         let metrics = Metrics::new();
-        // The first server in a process sees every provider call of the process.
-        unisession_http::observe_calls(Arc::new(metrics::Observer(metrics.clone())));
+        // Every provider call of the process, for as long as the server runs.
+        let observation =
+            unisession_http::observe_calls(Arc::new(metrics::Observer(metrics.clone())));
         let wake = Arc::new(Notify::new());
         let (stop, stopped) = watch::channel(false);
         let runner = Arc::new(worker::Runner {
@@ -207,6 +209,7 @@ impl Server {
             http,
             workers,
             store,
+            _observation: observation,
         })
     }
 }
