@@ -94,11 +94,11 @@ fn spawn(config: &Path, database: &str, slack_token: &str, log: &Path) -> Replic
     let child = Command::new(BIN)
         .arg("--config")
         .arg(config)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["serve", "--log-json", "--listen", &format!("127.0.0.1:{port}")])
         .env("UNISESSION_DATABASE", database)
         .env("TEST_SLACK_TOKEN", slack_token)
         .env("TEST_GTR_TOKEN", GTR_TOKEN)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .env_remove("UNISESSION_CONFIG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -419,5 +419,73 @@ async fn serve_refuses_configurations_that_would_be_unsafe() {
             run.stderr
         );
         assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
+}
+
+#[tokio::test]
+async fn serve_logs_json_lines_that_hold_no_secret_and_stops_on_sigterm() {
+    let emulator = Emulator::start(EmulatorConfig::new().only(ProviderKind::Slack).users(4))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &emulator);
+    let slack_token = emulator.slack().unwrap().tokens().admin.clone();
+    let log = dir.path().join("serve.log");
+    let database = dir.path().join("jobs.db").display().to_string();
+    let mut replica = spawn(&config, &database, &slack_token, &log);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{}", replica.port);
+    let started = Instant::now();
+    while !http
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "serve did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let email = emulator.people()[2].email.clone();
+    let body = format!(r#"{{"sub_id":{{"format":"email","email":"{email}"}}}}"#);
+    let accepted = http
+        .post(format!("{url}/global-token-revocation"))
+        .bearer_auth(GTR_TOKEN)
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 204);
+    let forged = format!("{GTR_TOKEN}x");
+    let refused = http
+        .post(format!("{url}/global-token-revocation"))
+        .bearer_auth(&forged)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let slack = emulator.slack().unwrap();
+    let started = Instant::now();
+    while !slack.sessions_of(&emulator.people()[2].slack_id).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the job did not run");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &replica.child.id().to_string()])
+        .status();
+    assert!(replica.child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut messages = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with('{')) {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        messages.push(event["fields"]["message"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(messages.iter().any(|m| m == "revocation accepted"), "{text}");
+    assert!(messages.iter().any(|m| m == "revocation request refused"), "{text}");
+    for secret in [GTR_TOKEN, forged.as_str(), slack_token.as_str()] {
+        assert!(!text.contains(secret), "a secret is in the log:\n{text}");
     }
 }
