@@ -90,11 +90,19 @@ struct Replica {
 
 fn spawn(config: &Path, database: &str, slack_token: &str, log: &Path) -> Replica {
     let port = free_port();
+    let audit = log.with_extension("audit.jsonl");
     let log = std::fs::File::create(log).unwrap();
     let child = Command::new(BIN)
         .arg("--config")
         .arg(config)
-        .args(["serve", "--log-json", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--audit")
+        .arg(audit)
+        .args([
+            "serve",
+            "--log-json",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("UNISESSION_DATABASE", database)
         .env("TEST_SLACK_TOKEN", slack_token)
         .env("TEST_GTR_TOKEN", GTR_TOKEN)
@@ -443,7 +451,10 @@ async fn serve_logs_json_lines_that_hold_no_secret_and_stops_on_sigterm() {
         .await
         .is_ok_and(|r| r.status() == 200)
     {
-        assert!(started.elapsed() < Duration::from_secs(60), "serve did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "serve did not start"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let email = emulator.people()[2].email.clone();
@@ -470,7 +481,10 @@ async fn serve_logs_json_lines_that_hold_no_secret_and_stops_on_sigterm() {
     let slack = emulator.slack().unwrap();
     let started = Instant::now();
     while !slack.sessions_of(&emulator.people()[2].slack_id).is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the job did not run");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the job did not run"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = Command::new("kill")
@@ -481,11 +495,89 @@ async fn serve_logs_json_lines_that_hold_no_secret_and_stops_on_sigterm() {
     let mut messages = Vec::new();
     for line in text.lines().filter(|l| l.starts_with('{')) {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
-        messages.push(event["fields"]["message"].as_str().unwrap_or_default().to_owned());
+        messages.push(
+            event["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
-    assert!(messages.iter().any(|m| m == "revocation accepted"), "{text}");
-    assert!(messages.iter().any(|m| m == "revocation request refused"), "{text}");
+    assert!(
+        messages.iter().any(|m| m == "revocation accepted"),
+        "{text}"
+    );
+    assert!(
+        messages.iter().any(|m| m == "revocation request refused"),
+        "{text}"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("serve.audit.jsonl")).unwrap();
+    assert!(
+        audit.lines().count() >= 2,
+        "the audit trail has the job's actions:\n{audit}"
+    );
+    assert!(audit.contains("revoke_user_sessions"), "{audit}");
     for secret in [GTR_TOKEN, forged.as_str(), slack_token.as_str()] {
         assert!(!text.contains(secret), "a secret is in the log:\n{text}");
+        assert!(!audit.contains(secret), "a secret is in the audit trail");
     }
+}
+
+#[tokio::test]
+async fn the_deploy_example_configuration_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/unisession.toml");
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--audit")
+        .arg(dir.path().join("audit.jsonl"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--database")
+        .arg(dir.path().join("jobs.db"))
+        .env("OKTA_API_TOKEN", "okta-api-token-for-the-test")
+        .env("SLACK_ADMIN_TOKEN", "xoxp-for-the-test")
+        .env("UNISESSION_API_TOKEN", "api-token-for-the-test")
+        .env_remove("UNISESSION_CONFIG")
+        .env_remove("UNISESSION_DATABASE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
+            assert_eq!(r.status(), 200);
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("serve exited ({status}): {err}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "serve did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let unauthenticated = http
+        .post(format!("http://127.0.0.1:{port}/global-token-revocation"))
+        .header("content-type", "application/json")
+        .body(r#"{"sub_id":{"format":"email","email":"ann@example.com"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
 }

@@ -55,8 +55,14 @@ fn postgres() -> Option<String> {
         return Some(url);
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.ci/postgres");
-    std::process::Command::new("pg_lsclusters").arg("--help").output().ok()?;
-    let out = std::process::Command::new("bash").arg(script).output().ok()?;
+    std::process::Command::new("pg_lsclusters")
+        .arg("--help")
+        .output()
+        .ok()?;
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
@@ -69,7 +75,13 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-async fn run(queue: &str, database: String, triggers: usize, concurrency: usize, rate: f64) -> Value {
+async fn run(
+    queue: &str,
+    database: String,
+    triggers: usize,
+    concurrency: usize,
+    rate: f64,
+) -> Value {
     let steady = (rate * 4.0) as usize;
     let jwt = triggers / 4;
     let people = triggers + jwt + steady;
@@ -94,7 +106,11 @@ async fn run(queue: &str, database: String, triggers: usize, concurrency: usize,
         }
         pool.close().await;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let endpoint = format!("http://127.0.0.1:{port}/global-token-revocation");
     let dir = tempfile::tempdir().unwrap();
     // A PostgreSQL URL holds a password: handed over as a secret, as `database_env` would.
@@ -114,20 +130,30 @@ async fn run(queue: &str, database: String, triggers: usize, concurrency: usize,
             "okta": {"auth": "okta", "issuer": okta.issuer(), "client_id": "0oa-bench", "allow_insecure_http": true},
         },
     });
-    let Value::Object(table) = table else { unreachable!() };
+    let Value::Object(table) = table else {
+        unreachable!()
+    };
     let settings = Settings::new(table, dir.path(), TransportOptions::new())
         .with_secret("token", SecretString::from(TOKEN))
         .with_secret("database", SecretString::from(database.clone()));
     let config = ServeConfig::from_settings(&settings, dir.path()).unwrap();
-    let options = EmulatedOptions::default().with_time_scale(1000.0).with_retry(
-        RetryConfig::default()
-            .with_initial_backoff(Duration::from_millis(5))
-            .with_max_backoff(Duration::from_millis(50)),
-    );
-    let fleet = emulated::fleet(&emulator, &options).unwrap().build().unwrap();
+    let options = EmulatedOptions::default()
+        .with_time_scale(1000.0)
+        .with_retry(
+            RetryConfig::default()
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(50)),
+        );
+    let fleet = emulated::fleet(&emulator, &options)
+        .unwrap()
+        .build()
+        .unwrap();
     let running = Server::new(config, fleet).start().await.unwrap();
     let http = reqwest::Client::new();
-    let emails: Vec<String> = emulator.people()[1..=people].iter().map(|p| p.email.clone()).collect();
+    let emails: Vec<String> = emulator.people()[1..=people]
+        .iter()
+        .map(|p| p.email.clone())
+        .collect();
     let post = |email: String, token: String| {
         let http = http.clone();
         let endpoint = endpoint.clone();
@@ -135,7 +161,9 @@ async fn run(queue: &str, database: String, triggers: usize, concurrency: usize,
             http.post(&endpoint)
                 .bearer_auth(token)
                 .header("content-type", "application/json")
-                .body(format!(r#"{{"sub_id":{{"format":"email","email":"{email}"}}}}"#))
+                .body(format!(
+                    r#"{{"sub_id":{{"format":"email","email":"{email}"}}}}"#
+                ))
                 .send()
                 .await
                 .map_or(0, |r| r.status().as_u16())
@@ -163,12 +191,23 @@ async fn run(queue: &str, database: String, triggers: usize, concurrency: usize,
         .collect()
         .await;
     let jwt_elapsed = started.elapsed();
-    assert!(statuses.iter().all(|s| *s == 204), "{:?}", statuses.iter().find(|s| **s != 204));
+    assert!(
+        statuses.iter().all(|s| *s == 204),
+        "{:?}",
+        statuses.iter().find(|s| **s != 204)
+    );
 
     // Wait for the backlog, then trigger at a steady rate.
     let jobs_url = format!("http://127.0.0.1:{port}/metrics");
     let finished = || async {
-        let text = http.get(&jobs_url).send().await.unwrap().text().await.unwrap();
+        let text = http
+            .get(&jobs_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         text.lines()
             .filter(|l| l.starts_with("unisession_jobs{state=\"finished\""))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
@@ -205,7 +244,10 @@ async fn run(queue: &str, database: String, triggers: usize, concurrency: usize,
         .fetch_all(&pool)
         .await
         .unwrap();
-    let complete = rows.iter().filter(|r| r.get::<Option<String>, _>("outcome").as_deref() == Some("complete")).count();
+    let complete = rows
+        .iter()
+        .filter(|r| r.get::<Option<String>, _>("outcome").as_deref() == Some("complete"))
+        .count();
     let mut starts: Vec<f64> = rows[triggers + jwt..]
         .iter()
         .map(|r| (r.get::<i64, _>("started_at") - r.get::<i64, _>("received_at")) as f64)
@@ -213,7 +255,10 @@ async fn run(queue: &str, database: String, triggers: usize, concurrency: usize,
     starts.sort_by(f64::total_cmp);
     let mut runs: Vec<f64> = rows
         .iter()
-        .map(|r| (r.get::<Option<i64>, _>("finished_at").unwrap_or(0) - r.get::<i64, _>("started_at")) as f64)
+        .map(|r| {
+            (r.get::<Option<i64>, _>("finished_at").unwrap_or(0) - r.get::<i64, _>("started_at"))
+                as f64
+        })
         .collect();
     runs.sort_by(f64::total_cmp);
     pool.close().await;
@@ -237,13 +282,28 @@ fn main() {
     let concurrency: usize = arg("concurrency", 32);
     let rate: f64 = arg("rate", 50.0);
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    println!("{}", json!({"bench": "serve", "machine": machine(), "command": "cargo bench -p unisession-serve --bench serve", "triggers": triggers, "concurrency": concurrency}));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "{}",
+        json!({"bench": "serve", "machine": machine(), "command": "cargo bench -p unisession-serve --bench serve", "triggers": triggers, "concurrency": concurrency})
+    );
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("jobs.db").display().to_string();
-    println!("{}", runtime.block_on(run("sqlite", sqlite, triggers, concurrency, rate)));
+    println!(
+        "{}",
+        runtime.block_on(run("sqlite", sqlite, triggers, concurrency, rate))
+    );
     match postgres() {
-        Some(url) => println!("{}", runtime.block_on(run("postgres", url, triggers, concurrency, rate))),
-        None => println!("{}", json!({"queue": "postgres", "skipped": "no PostgreSQL reachable (set UNISESSION_TEST_POSTGRES or run as root with Debian's postgresql installed)"})),
+        Some(url) => println!(
+            "{}",
+            runtime.block_on(run("postgres", url, triggers, concurrency, rate))
+        ),
+        None => println!(
+            "{}",
+            json!({"queue": "postgres", "skipped": "no PostgreSQL reachable (set UNISESSION_TEST_POSTGRES or run as root with Debian's postgresql installed)"})
+        ),
     }
 }

@@ -173,12 +173,18 @@ async fn the_metrics_count_triggers_jobs_provider_calls_and_rate_limits() {
         .unwrap()
         .set_faults(Faults::none().with_rate_limits(0.5, Duration::from_millis(1)));
     let (status, job) = served
-        .post(Some(&served.okta.token(&served.endpoint)), &Served::email_body(&alice.email))
+        .post(
+            Some(&served.okta.token(&served.endpoint)),
+            &Served::email_body(&alice.email),
+        )
         .await;
     assert_eq!(status, 204);
     let job = served.finished(&job.unwrap()).await;
     assert_eq!(job["outcome"], "complete", "{job:#}");
-    assert_eq!(served.post(None, &Served::email_body(&alice.email)).await.0, 401);
+    assert_eq!(
+        served.post(None, &Served::email_body(&alice.email)).await.0,
+        401
+    );
 
     let metrics = served
         .http
@@ -201,14 +207,26 @@ async fn the_metrics_count_triggers_jobs_provider_calls_and_rate_limits() {
             .unwrap()
     };
     assert_eq!(value("unisession_triggers_received_total "), 2.0);
-    assert_eq!(value("unisession_triggers_accepted_total{caller=\"okta\"}"), 1.0);
-    assert_eq!(value("unisession_triggers_rejected_total{reason=\"missing_credential\"}"), 1.0);
-    assert_eq!(value("unisession_jobs{state=\"finished\",outcome=\"complete\"}"), 1.0);
+    assert_eq!(
+        value("unisession_triggers_accepted_total{caller=\"okta\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("unisession_triggers_rejected_total{reason=\"missing_credential\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("unisession_jobs{state=\"finished\",outcome=\"complete\"}"),
+        1.0
+    );
     assert!(value("unisession_provider_rate_limited_total{provider=\"slack\"}") >= 1.0);
     assert!(value("unisession_provider_calls_total{provider=\"slack\",status=\"429\"}") >= 1.0);
     assert!(value("unisession_provider_calls_total{provider=\"okta\",status=\"2xx\"}") >= 1.0);
     assert_eq!(value("unisession_trigger_to_start_seconds_count "), 1.0);
-    assert_eq!(value("unisession_pairs_total{provider=\"slack\",outcome=\"revoked\"}"), 1.0);
+    assert_eq!(
+        value("unisession_pairs_total{provider=\"slack\",outcome=\"revoked\"}"),
+        1.0
+    );
     // Nothing in the metrics names a person.
     assert!(!metrics.contains(&alice.email));
     served.stop().await;

@@ -69,6 +69,8 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &ServeArgs) -> Result<Exit, Cli
         )));
     };
     let (serve, audit) = serve_config(&config.path, table, args)?;
+    // --audit wins over the table's audit_log.
+    let audit = ctx.cli.audit.clone().or(audit);
     let providers = ctx.providers(&config, &serve.providers)?;
     let fleet = ctx
         .fleet_builder_with_trail(providers, audit.as_deref())?
