@@ -175,8 +175,13 @@ async fn three_hundred_people_through_faults_end_definitive_and_true() {
         false_successes.is_empty(),
         "reported clean, yet sessions remain: {false_successes:?}"
     );
+    // A dropped POST (users.signOut, revokeSignInSessions) may have been applied, so
+    // it is not retried blindly and ends `failed`: with 5 % drops on the identity
+    // providers' one-shot POSTs, runs end with 10–20 failed pairs of 1,800 (seen 10
+    // and 19). 97 % keeps the bar far above that spread while still failing if
+    // retries stopped working (then hundreds fail).
     assert!(
-        succeeded * 100 >= pairs * 99,
+        succeeded * 100 >= pairs * 97,
         "{succeeded} of {pairs} succeeded: {outcomes:?}"
     );
     assert!(retries > 0, "the faults were met and retried");
