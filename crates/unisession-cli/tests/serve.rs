@@ -146,7 +146,13 @@ async fn three_replicas_on_one_postgres_finish_every_job_exactly_once_when_one_i
         .connect(&url)
         .await
         .unwrap();
-    for table in ["unisession_pairs", "unisession_jobs", "unisession_replay"] {
+    for table in [
+        "unisession_pairs",
+        "unisession_jobs",
+        "unisession_replay",
+        "unisession_events",
+        "unisession_streams",
+    ] {
         sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
             .execute(&pool)
             .await

@@ -49,6 +49,7 @@ pub mod okta;
 pub mod rocketchat;
 mod served;
 pub mod slack;
+pub mod ssf;
 pub mod universal_logout;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -98,7 +98,13 @@ async fn run(
     if database.starts_with("postgres") {
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&database).await.unwrap();
-        for table in ["unisession_pairs", "unisession_jobs", "unisession_replay"] {
+        for table in [
+            "unisession_pairs",
+            "unisession_jobs",
+            "unisession_replay",
+            "unisession_events",
+            "unisession_streams",
+        ] {
             sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
                 .execute(&pool)
                 .await

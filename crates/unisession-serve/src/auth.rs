@@ -98,11 +98,28 @@ struct Discovery {
     jwks_uri: String,
 }
 
+/// Reads a small JSON answer (discovery, keys, stream management) with a size cap.
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    mut response: reqwest::Response,
+    what: &str,
+    max: usize,
+) -> Result<T, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{what}: {e}"))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > max {
+            return Err(format!("{what}: the answer is larger than {max} bytes"));
+        }
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{what}: {e}"))
+}
+
 /// The keys of one issuer, fetched on demand and refreshed on an unknown `kid` at
 /// most once per `min_refresh`: a flood of tokens with made-up key ids costs the
 /// issuer one request per interval.
 pub(crate) struct Keys {
     issuer: String,
+    discovery: String,
     min_refresh: Duration,
     http: reqwest::Client,
     state: Mutex<KeyState>,
@@ -120,7 +137,18 @@ impl Keys {
     const MAX_AGE: Duration = Duration::from_secs(3600);
     const MAX_BODY: usize = 256 * 1024;
 
+    /// The keys of an OpenID Connect issuer (`{issuer}/.well-known/openid-configuration`).
     pub(crate) fn new(issuer: &str, min_refresh: Duration) -> Self {
+        let issuer = issuer.trim_end_matches('/');
+        Self::with_discovery(
+            issuer,
+            format!("{issuer}/.well-known/openid-configuration"),
+            min_refresh,
+        )
+    }
+
+    /// The keys of an issuer whose discovery document is at `discovery`.
+    pub(crate) fn with_discovery(issuer: &str, discovery: String, min_refresh: Duration) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -129,6 +157,7 @@ impl Keys {
             .unwrap_or_default();
         Self {
             issuer: issuer.trim_end_matches('/').to_owned(),
+            discovery,
             min_refresh,
             http,
             state: Mutex::new(KeyState::default()),
@@ -165,9 +194,7 @@ impl Keys {
 
     /// Discovery, then the JWKS it names (same origin as the issuer only).
     async fn fetch(&self) -> Result<Vec<Jwk>, String> {
-        let discovery: Discovery = self
-            .get_json(&format!("{}/.well-known/openid-configuration", self.issuer))
-            .await?;
+        let discovery: Discovery = self.get_json(&self.discovery).await?;
         if discovery.issuer.trim_end_matches('/') != self.issuer {
             return Err(format!(
                 "the discovery document names the issuer {:?}, not {:?}",
@@ -189,7 +216,11 @@ impl Keys {
     /// The keys a token with `kid` (and `alg`) may be verified with: fetched on first
     /// use, after [`Self::MAX_AGE`], or when `kid` is unknown and the last fetch is
     /// older than `min_refresh`.
-    async fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Result<Vec<Jwk>, Refusal> {
+    pub(crate) async fn candidates(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Vec<Jwk>, Refusal> {
         let mut state = self.state.lock().await;
         let known = |state: &KeyState| -> Vec<Jwk> {
             state
@@ -415,7 +446,7 @@ impl Authenticator {
 }
 
 /// The `iss` claim, read without verifying anything (to choose the caller).
-fn unverified_issuer(token: &str) -> Option<String> {
+pub(crate) fn unverified_issuer(token: &str) -> Option<String> {
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -133,6 +133,95 @@ impl std::fmt::Debug for CallerAuth {
     }
 }
 
+/// What an event type does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Offboard the person from every provider.
+    All,
+    /// Offboard the person from these providers only.
+    Providers(Vec<String>),
+    /// Only record the event.
+    Record,
+}
+
+/// How a transmitter delivers its events.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// It posts them to `url` (RFC 8935) with `Authorization: {authorization}`.
+    Push {
+        /// The public URL it posts to; its path is served.
+        url: Url,
+        /// What it must send in `Authorization`, checked before any signature work.
+        authorization: SecretString,
+    },
+    /// The receiver polls for them (RFC 8936).
+    Poll {
+        /// The poll endpoint when no stream is managed (else the stream's).
+        url: Option<Url>,
+        /// The wait between two polls that found nothing more.
+        interval: Duration,
+    },
+}
+
+/// The OAuth client credentials that authenticate stream management (and polls).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Management {
+    /// The token endpoint.
+    pub token_url: Url,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: SecretString,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+}
+
+/// A Shared Signals Framework transmitter the receiver accepts events from.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Transmitter {
+    /// The name in `[serve.transmitters.NAME]`.
+    pub name: String,
+    /// Its issuer, exactly as in its SETs and discovery document.
+    pub issuer: String,
+    /// Whether an `http://` loopback issuer is allowed (tests, the local demo).
+    pub allow_insecure_http: bool,
+    /// The `aud` values accepted (besides a managed stream's own).
+    pub audience: Vec<String>,
+    /// How events arrive.
+    pub delivery: Delivery,
+    /// The signing algorithms accepted (default RS256).
+    pub algorithms: Vec<Algorithm>,
+    /// Accept `typ: JWT` or no `typ` (transmitters on generic JWT libraries).
+    pub legacy_typ: bool,
+    /// The least time between two key fetches caused by an unknown `kid`.
+    pub jwks_refresh: Duration,
+    /// The action per event type URI.
+    pub actions: BTreeMap<String, Action>,
+    /// Stream management credentials; with them the stream is created or updated.
+    pub management: Option<Management>,
+    /// A stream id known without management (verification events must name it).
+    pub stream_id: Option<String>,
+    /// The e-mail domains whose people its events may log out (empty: any).
+    pub domains: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for Transmitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transmitter")
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("push", &matches!(self.delivery, Delivery::Push { .. }))
+            .field("actions", &self.actions)
+            .field("managed", &self.management.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The validated `[serve]` table.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -167,8 +256,10 @@ pub struct ServeConfig {
     pub subjects: BTreeMap<(String, String), String>,
     /// The token that reads `/jobs` (none: `/jobs` answers 401).
     pub api_token: Option<SecretString>,
-    /// The callers.
+    /// The callers of the Global Token Revocation endpoint.
     pub callers: Vec<Caller>,
+    /// The Shared Signals Framework transmitters.
+    pub transmitters: Vec<Transmitter>,
 }
 
 /// Tried at start-up: the configuration as a table, then the callers.
@@ -210,6 +301,38 @@ struct Raw {
     audit_log: Option<PathBuf>,
     #[serde(default)]
     callers: BTreeMap<String, RawCaller>,
+    #[serde(default)]
+    transmitters: BTreeMap<String, RawTransmitter>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransmitter {
+    issuer: String,
+    #[serde(default)]
+    allow_insecure_http: bool,
+    delivery: String,
+    push_url: Option<String>,
+    authorization_header_env: Option<String>,
+    authorization_header_file: Option<PathBuf>,
+    poll_url: Option<String>,
+    poll_seconds: Option<f64>,
+    #[serde(default)]
+    audience: Vec<String>,
+    algorithms: Option<Vec<String>>,
+    #[serde(default)]
+    legacy_typ: bool,
+    jwks_refresh_seconds: Option<f64>,
+    #[serde(default)]
+    events: BTreeMap<String, serde_json::Value>,
+    token_url: Option<String>,
+    client_id: Option<String>,
+    client_secret_env: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    scopes: Option<Vec<String>>,
+    stream_id: Option<String>,
+    #[serde(default)]
+    domains: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -254,7 +377,12 @@ fn default_skew() -> u64 {
 }
 
 /// The keys of `[serve]` that would hold a secret written inline.
-const INLINE_SECRETS: &[&str] = &["api_token", "token"];
+const INLINE_SECRETS: &[&str] = &[
+    "api_token",
+    "token",
+    "authorization_header",
+    "client_secret",
+];
 
 fn seconds(key: &str, value: f64) -> Result<Duration, ConfigError> {
     if value.is_finite() && value > 0.0 && value < 86_400.0 {
@@ -406,10 +534,33 @@ impl ServeConfig {
                 )
             })?);
         }
-        if callers.is_empty() {
+        let mut transmitters = Vec::new();
+        for (name, raw) in raw.transmitters {
+            transmitters.push(transmitter_from(settings, &name, raw).map_err(|e| {
+                ConfigError::at(
+                    format!(
+                        "transmitters.{name}{}",
+                        e.key.map(|k| format!(".{k}")).unwrap_or_default()
+                    ),
+                    e.message,
+                )
+            })?);
+        }
+        let mut paths = BTreeSet::from([endpoint_url.path().to_owned()]);
+        for t in &transmitters {
+            if let Delivery::Push { url, .. } = &t.delivery {
+                if !paths.insert(url.path().to_owned()) {
+                    return Err(ConfigError::at(
+                        format!("transmitters.{}.push_url", t.name),
+                        "this path is served for another endpoint already",
+                    ));
+                }
+            }
+        }
+        if callers.is_empty() && transmitters.is_empty() {
             return Err(ConfigError::at(
                 "callers",
-                "no caller is configured; add [serve.callers.okta] (auth = \"okta\") or a bearer caller, or nobody can trigger a logout",
+                "no caller is configured; add [serve.callers.okta] (auth = \"okta\"), a bearer caller, or a [serve.transmitters.NAME], or nobody can trigger a logout",
             ));
         }
         Ok(Self {
@@ -429,6 +580,7 @@ impl ServeConfig {
             subjects,
             api_token,
             callers,
+            transmitters,
         })
     }
 
@@ -440,12 +592,14 @@ impl ServeConfig {
                 return Some((*key).to_owned());
             }
         }
-        if let Some(serde_json::Value::Object(callers)) = table.get("callers") {
-            for (name, caller) in callers {
-                if let serde_json::Value::Object(caller) = caller {
-                    for key in INLINE_SECRETS {
-                        if caller.contains_key(*key) {
-                            return Some(format!("callers.{name}.{key}"));
+        for section in ["callers", "transmitters"] {
+            if let Some(serde_json::Value::Object(entries)) = table.get(section) {
+                for (name, entry) in entries {
+                    if let serde_json::Value::Object(entry) = entry {
+                        for key in INLINE_SECRETS {
+                            if entry.contains_key(*key) {
+                                return Some(format!("{section}.{name}.{key}"));
+                            }
                         }
                     }
                 }
@@ -584,6 +738,232 @@ fn caller_from(settings: &Settings, name: &str, raw: RawCaller) -> Result<Caller
     Ok(Caller {
         name: name.to_owned(),
         auth,
+        domains,
+    })
+}
+
+fn algorithms(raw: Option<Vec<String>>) -> Result<Vec<Algorithm>, ConfigError> {
+    let mut algorithms = Vec::new();
+    for alg in raw.unwrap_or_else(|| vec!["RS256".to_owned()]) {
+        algorithms.push(match alg.as_str() {
+            "RS256" => Algorithm::RS256,
+            "RS384" => Algorithm::RS384,
+            "RS512" => Algorithm::RS512,
+            "ES256" => Algorithm::ES256,
+            "ES384" => Algorithm::ES384,
+            "PS256" => Algorithm::PS256,
+            "PS384" => Algorithm::PS384,
+            "PS512" => Algorithm::PS512,
+            other => {
+                return Err(ConfigError::at(
+                    "algorithms",
+                    format!("{other:?} is not accepted: only asymmetric signatures (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)"),
+                ));
+            }
+        });
+    }
+    if algorithms.is_empty() {
+        return Err(ConfigError::at(
+            "algorithms",
+            "must name one algorithm at least",
+        ));
+    }
+    Ok(algorithms)
+}
+
+/// An https URL, or an http one on loopback when `allow_insecure_http`.
+fn url_setting(key: &str, raw: &str, allow_insecure_http: bool) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw).map_err(|e| ConfigError::at(key, format!("not a URL: {e}")))?;
+    let loopback = unisession_http::is_loopback(&url);
+    if url.scheme() != "https" && !(url.scheme() == "http" && (loopback && allow_insecure_http)) {
+        return Err(ConfigError::at(
+            key,
+            "must be https:// (http:// only on loopback with allow_insecure_http = true)",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::at(key, "must have no query or fragment"));
+    }
+    Ok(url)
+}
+
+fn transmitter_from(
+    settings: &Settings,
+    name: &str,
+    raw: RawTransmitter,
+) -> Result<Transmitter, ConfigError> {
+    let issuer_url = url_setting("issuer", &raw.issuer, raw.allow_insecure_http)?;
+    if raw.allow_insecure_http && !unisession_http::is_loopback(&issuer_url) {
+        return Err(ConfigError::at(
+            "allow_insecure_http",
+            "only a loopback issuer may be fetched over http://",
+        ));
+    }
+    let mut actions = BTreeMap::new();
+    for (short, uri) in crate::ssf::EVENTS {
+        // credential-change records by default: a new factor is not a compromise.
+        let default = if *short == "credential-change" {
+            Action::Record
+        } else {
+            Action::All
+        };
+        actions.insert((*uri).to_owned(), default);
+    }
+    for (short, value) in raw.events {
+        let Some((_, uri)) = crate::ssf::EVENTS.iter().find(|(s, _)| *s == short) else {
+            let known: Vec<&str> = crate::ssf::EVENTS.iter().map(|(s, _)| *s).collect();
+            return Err(ConfigError::at(
+                format!("events.{short}"),
+                format!("not an event type; use {}", known.join(", ")),
+            ));
+        };
+        let action = match &value {
+            serde_json::Value::String(s) if s == "all" => Action::All,
+            serde_json::Value::String(s) if s == "record" => Action::Record,
+            serde_json::Value::Array(names) if !names.is_empty() => Action::Providers(
+                names
+                    .iter()
+                    .map(|n| n.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        ConfigError::at(format!("events.{short}"), "provider names are strings")
+                    })?,
+            ),
+            _ => {
+                return Err(ConfigError::at(
+                    format!("events.{short}"),
+                    "\"all\", \"record\", or a list of provider names",
+                ));
+            }
+        };
+        actions.insert((*uri).to_owned(), action);
+    }
+    let delivery = match raw.delivery.as_str() {
+        "push" => {
+            let url = url_setting(
+                "push_url",
+                raw.push_url.as_deref().ok_or_else(|| {
+                    ConfigError::at(
+                        "push_url",
+                        "missing; the public URL the transmitter posts to",
+                    )
+                })?,
+                true,
+            )?;
+            let authorization = settings
+                .secret(
+                    "authorization_header",
+                    raw.authorization_header_env.as_deref(),
+                    raw.authorization_header_file.as_deref(),
+                )?
+                .ok_or_else(|| {
+                    ConfigError::at(
+                        "authorization_header_env",
+                        "missing; the value the transmitter must send in Authorization (registered with the stream), so that unauthenticated posts are refused before any signature work",
+                    )
+                })?;
+            if secrecy::ExposeSecret::expose_secret(&authorization).len() < 32 {
+                return Err(ConfigError::at(
+                    "authorization_header_env",
+                    "shorter than 32 characters; use a long random value",
+                ));
+            }
+            if raw.poll_url.is_some() || raw.poll_seconds.is_some() {
+                return Err(ConfigError::at(
+                    "poll_url",
+                    "a push transmitter is not polled",
+                ));
+            }
+            Delivery::Push { url, authorization }
+        }
+        "poll" => {
+            if raw.push_url.is_some()
+                || raw.authorization_header_env.is_some()
+                || raw.authorization_header_file.is_some()
+            {
+                return Err(ConfigError::at(
+                    "push_url",
+                    "a poll transmitter does not push",
+                ));
+            }
+            let url = raw
+                .poll_url
+                .as_deref()
+                .map(|u| url_setting("poll_url", u, raw.allow_insecure_http))
+                .transpose()?;
+            Delivery::Poll {
+                url,
+                interval: seconds("poll_seconds", raw.poll_seconds.unwrap_or(5.0))?,
+            }
+        }
+        other => {
+            return Err(ConfigError::at(
+                "delivery",
+                format!("{other:?}: use \"push\" or \"poll\""),
+            ));
+        }
+    };
+    let management = match (raw.token_url, raw.client_id) {
+        (Some(token_url), Some(client_id)) => Some(Management {
+            token_url: url_setting("token_url", &token_url, raw.allow_insecure_http)?,
+            client_id,
+            client_secret: settings.required_secret(
+                "client_secret",
+                raw.client_secret_env.as_deref(),
+                raw.client_secret_file.as_deref(),
+            )?,
+            scopes: raw
+                .scopes
+                .unwrap_or_else(|| vec!["ssf.manage".to_owned(), "ssf.read".to_owned()]),
+        }),
+        (None, None) => None,
+        (Some(_), None) => return Err(ConfigError::at("client_id", "missing (token_url is set)")),
+        (None, Some(_)) => return Err(ConfigError::at("token_url", "missing (client_id is set)")),
+    };
+    if let Delivery::Poll { url: None, .. } = &delivery {
+        if management.is_none() {
+            return Err(ConfigError::at(
+                "poll_url",
+                "missing; set poll_url, or token_url and client_id so that the stream (and its poll URL) is managed",
+            ));
+        }
+    }
+    let mut domains = BTreeSet::new();
+    for domain in &raw.domains {
+        let domain = domain.trim().trim_start_matches('@').to_lowercase();
+        if domain.is_empty() || domain.contains('@') || !domain.contains('.') {
+            return Err(ConfigError::at(
+                "domains",
+                format!("{domain:?} is not a domain"),
+            ));
+        }
+        domains.insert(domain);
+    }
+    let jwks_refresh = seconds(
+        "jwks_refresh_seconds",
+        raw.jwks_refresh_seconds.unwrap_or(10.0),
+    )?;
+    if jwks_refresh < Duration::from_secs(1) {
+        return Err(ConfigError::at("jwks_refresh_seconds", "at least 1"));
+    }
+    let mut audience = raw.audience;
+    if audience.is_empty() {
+        if let Delivery::Push { url, .. } = &delivery {
+            audience.push(url.as_str().to_owned());
+        }
+    }
+    Ok(Transmitter {
+        name: name.to_owned(),
+        issuer: raw.issuer,
+        allow_insecure_http: raw.allow_insecure_http,
+        audience,
+        delivery,
+        algorithms: algorithms(raw.algorithms)?,
+        legacy_typ: raw.legacy_typ,
+        jwks_refresh,
+        actions,
+        management,
+        stream_id: raw.stream_id,
         domains,
     })
 }

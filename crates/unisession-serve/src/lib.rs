@@ -34,6 +34,8 @@ mod auth;
 mod config;
 mod gtr;
 mod metrics;
+mod receiver;
+mod ssf;
 mod store;
 mod worker;
 
@@ -56,8 +58,10 @@ use tokio::task::JoinHandle;
 use unisession::fleet::Fleet;
 
 pub use auth::GTR_JWT_TYPE;
-pub use config::{Caller, CallerAuth, Database, ServeConfig};
-pub use store::JobView;
+pub use config::{
+    Action, Caller, CallerAuth, Database, Delivery, Management, ServeConfig, Transmitter,
+};
+pub use store::{JobView, StreamRecord};
 
 use auth::Authenticator;
 use metrics::{CallerLabel, JobLabels, Metrics};
@@ -109,12 +113,29 @@ pub struct Running {
     _observation: unisession_http::Observation,
 }
 
-struct App {
+pub(crate) struct App {
     config: ServeConfig,
     auth: Authenticator,
     store: Store,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
+    receivers: Vec<Arc<receiver::Receiver>>,
+    /// The fleet's provider names.
+    providers: Vec<String>,
+}
+
+impl App {
+    /// Counts and logs an accepted SET, and wakes a worker for a job.
+    pub(crate) fn note_accepted(&self, transmitter: &str, accepted: &receiver::Accepted) {
+        self.metrics
+            .accepted
+            .get_or_create(&CallerLabel {
+                caller: transmitter.to_owned(),
+            })
+            .inc();
+        tracing::info!(transmitter, outcome = ?accepted, "security event accepted");
+        receiver::wake(&self.wake, accepted);
+    }
 }
 
 impl Server {
@@ -176,7 +197,16 @@ impl Server {
             });
         }
         let path = self.config.endpoint_url.path().to_owned();
+        let receivers: Vec<Arc<receiver::Receiver>> = self
+            .config
+            .transmitters
+            .iter()
+            .map(|t| Arc::new(receiver::Receiver::new(t.clone(), self.config.clock_skew)))
+            .collect();
+        let providers: Vec<String> = self.fleet.names().map(str::to_owned).collect();
         let app = Arc::new(App {
+            receivers,
+            providers,
             auth: Authenticator::new(
                 self.config.callers.clone(),
                 &self.config.endpoint_url,
@@ -187,14 +217,49 @@ impl Server {
             metrics,
             wake,
         });
-        let router = Router::new()
-            .route(&path, post(revoke))
+        let mut router = Router::new();
+        if !app.config.callers.is_empty() {
+            router = router.route(&path, post(revoke));
+        }
+        for (index, r) in app.receivers.iter().enumerate() {
+            if let config::Delivery::Push { url, .. } = &r.transmitter.delivery {
+                router = router.route(
+                    url.path(),
+                    post(
+                        move |state: State<Arc<App>>, headers: HeaderMap, body: Body| {
+                            push(state, index, headers, body)
+                        },
+                    ),
+                );
+            }
+        }
+        // Streams are created or updated, and polled, in the background.
+        for r in &app.receivers {
+            if r.transmitter.management.is_some() {
+                let (r, store) = (r.clone(), app.store.clone());
+                tokio::spawn(async move {
+                    match r.sync(&store).await {
+                        Ok(stream) => {
+                            tracing::info!(transmitter = %r.transmitter.name, stream = %stream.stream_id, status = ?stream.status, "stream ready; verification asked")
+                        }
+                        Err(e) => {
+                            tracing::warn!(transmitter = %r.transmitter.name, error = %e, "cannot set up the stream")
+                        }
+                    }
+                });
+            }
+            if matches!(r.transmitter.delivery, config::Delivery::Poll { .. }) {
+                tokio::spawn(r.clone().poll_loop(app.clone(), stopped.clone()));
+            }
+        }
+        let router = router
             .route("/jobs", get(jobs_of))
             .route("/jobs/{id}", get(job))
+            .route("/streams", get(streams))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_text))
             .with_state(app);
-        let mut http_stopped = stopped;
+        let mut http_stopped = stopped.clone();
         let http = tokio::spawn(async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
@@ -378,6 +443,8 @@ async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
         format: subject.format(),
         received_at_ms,
         replay,
+        providers: None,
+        txn: None,
     };
     match app.store.enqueue(&job).await {
         Ok(()) => {}
@@ -479,13 +546,161 @@ async fn jobs_of(
         )
             .into_response();
     };
-    match app.store.jobs_of(&subject).await {
-        Ok(jobs) => axum::Json(serde_json::json!({"jobs": jobs})).into_response(),
-        Err(e) => {
+    let events = app.store.events_of(&subject).await;
+    match (app.store.jobs_of(&subject).await, events) {
+        (Ok(jobs), Ok(events)) => {
+            axum::Json(serde_json::json!({"jobs": jobs, "events": events})).into_response()
+        }
+        (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %e, "the queue cannot be read");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
+}
+
+fn set_error(app: &App, status: StatusCode, code: &str, description: &str) -> Response {
+    app.metrics.reject(&format!("set_{code}"));
+    tracing::info!(
+        status = status.as_u16(),
+        err = code,
+        "security event refused"
+    );
+    (
+        status,
+        [(header::CONTENT_LANGUAGE, "en")],
+        axum::Json(serde_json::json!({"err": code, "description": description})),
+    )
+        .into_response()
+}
+
+/// `POST {push_url}`: a Security Event Token pushed by a transmitter (RFC 8935).
+async fn push(
+    State(app): State<Arc<App>>,
+    index: usize,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    app.metrics.received.inc();
+    let receiver = app.receivers[index].clone();
+    let config::Delivery::Push { authorization, .. } = &receiver.transmitter.delivery else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // The registered Authorization value first: no signature work for strangers.
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let matches = Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(authorization.expose_secret().as_bytes()));
+    if !bool::from(matches) {
+        return set_error(
+            &app,
+            StatusCode::UNAUTHORIZED,
+            "authentication_failed",
+            "the Authorization header is not the one registered for this stream",
+        );
+    }
+    let typed = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(receiver::SET_MEDIA_TYPE));
+    if !typed {
+        return set_error(
+            &app,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body must be application/secevent+jwt",
+        );
+    }
+    let Ok(body) = axum::body::to_bytes(body, receiver::MAX_SET).await else {
+        return set_error(
+            &app,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the SET is larger than 64 KiB",
+        );
+    };
+    let Ok(token) = std::str::from_utf8(&body) else {
+        return set_error(
+            &app,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the SET is not text",
+        );
+    };
+    let set = match receiver.verify(token, &app.store).await {
+        Ok(set) => set,
+        Err(e) => return set_error(&app, StatusCode::BAD_REQUEST, e.code(), &e.description()),
+    };
+    match receiver
+        .accept(&set, &app.config, &app.store, &app.providers)
+        .await
+    {
+        Ok(accepted) => {
+            app.note_accepted(&receiver.transmitter.name, &accepted);
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(receiver::Rejected::Set(e)) => {
+            set_error(&app, StatusCode::BAD_REQUEST, e.code(), &e.description())
+        }
+        Err(receiver::Rejected::Store(e)) => {
+            tracing::error!(error = %e, "a pushed SET cannot be stored");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the event could not be stored; send it again",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Creates or updates the stream of every managed transmitter, reads its status and
+/// asks for a verification event (`unisession serve streams`); the transmitters
+/// without management are listed as recorded.
+pub async fn sync_streams(
+    config: &ServeConfig,
+) -> Result<Vec<(String, Result<Option<StreamRecord>, String>)>, ServeError> {
+    let store = Store::open(&config.database)
+        .await
+        .map_err(|e| ServeError::Database(redact(&e.to_string(), &config.database)))?;
+    let mut out = Vec::new();
+    for t in &config.transmitters {
+        let r = receiver::Receiver::new(t.clone(), config.clock_skew);
+        let result = if t.management.is_some() {
+            r.sync(&store).await.map(Some)
+        } else {
+            store.stream(&t.name).await.map_err(|e| e.to_string())
+        };
+        out.push((t.name.clone(), result));
+    }
+    store.close().await;
+    Ok(out)
+}
+
+/// `GET /streams`: each transmitter's stream as recorded (the api token).
+async fn streams(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if !api_allowed(&app, &headers) {
+        return unauthorized();
+    }
+    let mut out = Vec::new();
+    for r in &app.receivers {
+        let t = &r.transmitter;
+        match app.store.stream(&t.name).await {
+            Ok(stream) => out.push(serde_json::json!({
+                "transmitter": t.name,
+                "issuer": t.issuer,
+                "delivery": if matches!(t.delivery, config::Delivery::Push { .. }) { "push" } else { "poll" },
+                "managed": t.management.is_some(),
+                "stream": stream,
+            })),
+            Err(e) => {
+                tracing::error!(error = %e, "the queue cannot be read");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        }
+    }
+    axum::Json(serde_json::json!({"streams": out})).into_response()
 }
 
 /// `GET /healthz`: 200 while the queue answers.

@@ -16,6 +16,7 @@
 //! RETURNING` claims atomically. A claim is a lease with an owner token and an
 //! expiry; the owner renews it while it works; an expired lease is claimable again.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -58,6 +59,12 @@ pub struct JobView {
     /// The report: the fleet's report of the latest attempt of every provider.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<serde_json::Value>,
+    /// The providers it offboards from, when not all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub providers: Option<BTreeSet<String>>,
+    /// The transaction id of the events behind it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub txn: Option<String>,
 }
 
 /// A job claimed by this process.
@@ -69,6 +76,8 @@ pub(crate) struct Claimed {
     pub lease: String,
     pub received_at_ms: i64,
     pub started_at_ms: i64,
+    /// The providers to offboard from (`None`: all).
+    pub providers: Option<BTreeSet<String>>,
 }
 
 /// A recorded (job, provider) attempt.
@@ -90,6 +99,55 @@ pub(crate) struct NewJob<'a> {
     pub received_at_ms: i64,
     /// `(iss, jti, expires_at_ms)` to remember in the same transaction.
     pub replay: Option<(&'a str, &'a str, i64)>,
+    /// The providers to offboard from (`None`: all).
+    pub providers: Option<BTreeSet<String>>,
+    /// The transaction id of the events behind it (one job per `txn` and person).
+    pub txn: Option<&'a str>,
+}
+
+/// A received Security Event Token, as recorded.
+#[derive(Debug, Clone)]
+pub(crate) struct NewEvent<'a> {
+    pub iss: &'a str,
+    pub jti: &'a str,
+    pub transmitter: &'a str,
+    pub event_type: &'a str,
+    pub subject: Option<&'a str>,
+    pub txn: Option<&'a str>,
+    /// What was done: `job`, `record`, `unknown_subject`, `refused`, `ignored`,
+    /// `verification`, `stream_updated`.
+    pub action: &'a str,
+    pub received_at_ms: i64,
+}
+
+/// How an event was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EventStored {
+    /// New; with the job it started or joined.
+    New(Option<String>),
+    /// Seen before: nothing done.
+    Duplicate,
+}
+
+/// A managed (or seen) stream, as recorded.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct StreamRecord {
+    /// The transmitter's name in the configuration.
+    pub transmitter: String,
+    /// The stream id.
+    pub stream_id: String,
+    /// The stream's configuration as the transmitter last returned it.
+    pub config: serde_json::Value,
+    /// `enabled`, `paused` or `disabled`, as last read or announced.
+    pub status: Option<String>,
+    /// The state of the last verification asked for.
+    #[serde(skip)]
+    pub verify_state: Option<String>,
+    /// When a verification was last asked for.
+    pub verify_requested_at_ms: Option<i64>,
+    /// When a verification event last arrived.
+    pub verified_at_ms: Option<i64>,
 }
 
 /// Why a job was not stored.
@@ -132,7 +190,9 @@ const SCHEMA: &[&str] = &[
         finished_at BIGINT,
         lease_owner TEXT,
         lease_until BIGINT,
-        report TEXT
+        report TEXT,
+        providers TEXT,
+        txn TEXT
     )",
     "CREATE INDEX IF NOT EXISTS unisession_jobs_due ON unisession_jobs (state, run_after)",
     "CREATE INDEX IF NOT EXISTS unisession_jobs_subject ON unisession_jobs (subject)",
@@ -144,6 +204,28 @@ const SCHEMA: &[&str] = &[
         report TEXT NOT NULL,
         recorded_at BIGINT NOT NULL,
         PRIMARY KEY (job_id, provider, attempt)
+    )",
+    "CREATE TABLE IF NOT EXISTS unisession_events (
+        iss TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        transmitter TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        subject TEXT,
+        txn TEXT,
+        action TEXT NOT NULL,
+        job_id TEXT,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (iss, jti)
+    )",
+    "CREATE TABLE IF NOT EXISTS unisession_streams (
+        transmitter TEXT PRIMARY KEY,
+        stream_id TEXT NOT NULL,
+        config TEXT NOT NULL,
+        status TEXT,
+        verify_state TEXT,
+        verify_requested_at BIGINT,
+        verified_at BIGINT,
+        updated_at BIGINT NOT NULL
     )",
     "CREATE TABLE IF NOT EXISTS unisession_replay (
         iss TEXT NOT NULL,
@@ -172,10 +254,36 @@ fn job_view(row: &AnyRow) -> Result<JobView, sqlx::Error> {
         finished_at_ms: row.try_get("finished_at")?,
         run_after_ms: row.try_get("run_after")?,
         report: report.and_then(|r| serde_json::from_str(&r).ok()),
+        providers: providers_from(row.try_get("providers")?),
+        txn: row.try_get("txn")?,
     })
 }
 
-const JOB_COLUMNS: &str = "id, subject, caller, format, state, outcome, attempts, received_at, started_at, finished_at, run_after, report";
+const JOB_COLUMNS: &str = "id, subject, caller, format, state, outcome, attempts, received_at, started_at, finished_at, run_after, report, providers, txn";
+
+fn providers_from(raw: Option<String>) -> Option<BTreeSet<String>> {
+    raw.and_then(|r| serde_json::from_str(&r).ok())
+}
+
+async fn insert_job(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job: &NewJob<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO unisession_jobs (id, subject, caller, format, state, attempts, finishes, received_at, run_after, providers, txn)
+         VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, $5, $6, $7)",
+    )
+    .bind(job.id)
+    .bind(job.subject)
+    .bind(job.caller)
+    .bind(job.format)
+    .bind(job.received_at_ms)
+    .bind(job.providers.as_ref().map(|p| serde_json::to_string(p).unwrap_or_default()))
+    .bind(job.txn)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 impl Store {
     /// Opens (and creates) the queue.
@@ -268,18 +376,203 @@ impl Store {
                 return Err(StoreError::Replayed);
             }
         }
-        sqlx::query(
-            "INSERT INTO unisession_jobs (id, subject, caller, format, state, attempts, finishes, received_at, run_after)
-             VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, $5)",
+        insert_job(&mut tx, job).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores an event once (by `(iss, jti)`), and with it a new job, or joins the
+    /// job of the same `txn` and person when that job covers the providers asked for
+    /// (a queued one is widened to cover them).
+    pub(crate) async fn record_event(
+        &self,
+        event: &NewEvent<'_>,
+        job: Option<&NewJob<'_>>,
+    ) -> Result<EventStored, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO unisession_events (iss, jti, transmitter, event_type, subject, txn, action, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         )
-        .bind(job.id)
-        .bind(job.subject)
-        .bind(job.caller)
-        .bind(job.format)
-        .bind(job.received_at_ms)
+        .bind(event.iss)
+        .bind(event.jti)
+        .bind(event.transmitter)
+        .bind(event.event_type)
+        .bind(event.subject)
+        .bind(event.txn)
+        .bind(event.action)
+        .bind(event.received_at_ms)
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(EventStored::Duplicate);
+        }
+        let Some(job) = job else {
+            tx.commit().await?;
+            return Ok(EventStored::New(None));
+        };
+        let mut joined = None;
+        if let Some(txn) = job.txn {
+            let rows = sqlx::query(
+                "SELECT id, state, providers FROM unisession_jobs WHERE caller = $1 AND txn = $2 AND subject = $3 ORDER BY received_at",
+            )
+            .bind(job.caller)
+            .bind(txn)
+            .bind(job.subject)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in rows {
+                let id: String = row.try_get("id")?;
+                let state: String = row.try_get("state")?;
+                let has = providers_from(row.try_get::<Option<String>, _>("providers")?);
+                let covers = match (&has, &job.providers) {
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                    (Some(has), Some(wanted)) => wanted.is_subset(has),
+                };
+                if covers {
+                    joined = Some(id);
+                    break;
+                }
+                if state == "queued" {
+                    let widened = match (has, &job.providers) {
+                        (Some(has), Some(wanted)) => {
+                            Some(has.union(wanted).cloned().collect::<BTreeSet<_>>())
+                        }
+                        _ => None,
+                    };
+                    sqlx::query("UPDATE unisession_jobs SET providers = $1 WHERE id = $2 AND state = 'queued'")
+                        .bind(widened.map(|p| serde_json::to_string(&p).unwrap_or_default()))
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                    joined = Some(id);
+                    break;
+                }
+            }
+        }
+        let job_id = match joined {
+            Some(id) => id,
+            None => {
+                insert_job(&mut tx, job).await?;
+                job.id.to_owned()
+            }
+        };
+        sqlx::query("UPDATE unisession_events SET job_id = $1 WHERE iss = $2 AND jti = $3")
+            .bind(&job_id)
+            .bind(event.iss)
+            .bind(event.jti)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
+        Ok(EventStored::New(Some(job_id)))
+    }
+
+    /// The events received for a person, newest first (at most 100).
+    pub(crate) async fn events_of(
+        &self,
+        subject: &str,
+    ) -> Result<Vec<serde_json::Value>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT transmitter, event_type, jti, txn, action, job_id, received_at FROM unisession_events WHERE subject = $1 ORDER BY received_at DESC LIMIT 100",
+        )
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(serde_json::json!({
+                    "transmitter": row.try_get::<String, _>("transmitter")?,
+                    "event_type": row.try_get::<String, _>("event_type")?,
+                    "jti": row.try_get::<String, _>("jti")?,
+                    "txn": row.try_get::<Option<String>, _>("txn")?,
+                    "action": row.try_get::<String, _>("action")?,
+                    "job": row.try_get::<Option<String>, _>("job_id")?,
+                    "received_at_ms": row.try_get::<i64, _>("received_at")?,
+                }))
+            })
+            .collect()
+    }
+
+    /// Records the stream a transmitter returned (and the verification state asked).
+    pub(crate) async fn save_stream(
+        &self,
+        transmitter: &str,
+        stream_id: &str,
+        config: &serde_json::Value,
+        status: Option<&str>,
+        verify_state: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO unisession_streams (transmitter, stream_id, config, status, verify_state, verify_requested_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (transmitter) DO UPDATE SET stream_id = excluded.stream_id, config = excluded.config,
+                 status = excluded.status, verify_state = excluded.verify_state,
+                 verify_requested_at = excluded.verify_requested_at, updated_at = excluded.updated_at",
+        )
+        .bind(transmitter)
+        .bind(stream_id)
+        .bind(config.to_string())
+        .bind(status)
+        .bind(verify_state)
+        .bind(verify_state.map(|_| now))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The recorded stream of a transmitter.
+    pub(crate) async fn stream(
+        &self,
+        transmitter: &str,
+    ) -> Result<Option<StreamRecord>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT transmitter, stream_id, config, status, verify_state, verify_requested_at, verified_at FROM unisession_streams WHERE transmitter = $1",
+        )
+        .bind(transmitter)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(StreamRecord {
+                transmitter: row.try_get("transmitter")?,
+                stream_id: row.try_get("stream_id")?,
+                config: serde_json::from_str(&row.try_get::<String, _>("config")?)
+                    .unwrap_or_default(),
+                status: row.try_get("status")?,
+                verify_state: row.try_get("verify_state")?,
+                verify_requested_at_ms: row.try_get("verify_requested_at")?,
+                verified_at_ms: row.try_get("verified_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// A verification event arrived for the transmitter's stream.
+    pub(crate) async fn stream_verified(&self, transmitter: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE unisession_streams SET verified_at = $1 WHERE transmitter = $2")
+            .bind(now_ms())
+            .bind(transmitter)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The transmitter announced a status.
+    pub(crate) async fn stream_status(
+        &self,
+        transmitter: &str,
+        status: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE unisession_streams SET status = $1, updated_at = $2 WHERE transmitter = $3",
+        )
+        .bind(status)
+        .bind(now_ms())
+        .bind(transmitter)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -304,7 +597,7 @@ impl Store {
                  ORDER BY run_after, received_at
                  LIMIT 1{skip_locked}
              )
-             RETURNING id, subject, attempts, received_at, started_at"
+             RETURNING id, subject, attempts, received_at, started_at, providers"
         );
         let row = sqlx::query(&sql)
             .bind(&owner)
@@ -320,6 +613,7 @@ impl Store {
                 lease: owner,
                 received_at_ms: row.try_get("received_at")?,
                 started_at_ms: row.try_get("started_at")?,
+                providers: providers_from(row.try_get("providers")?),
             })
         })
         .transpose()

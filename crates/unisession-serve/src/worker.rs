@@ -148,10 +148,11 @@ impl Runner {
         }
         let subject = Subject::email(&job.subject);
         let mut first_call = true;
+        let wanted = |p: &String| job.providers.as_ref().is_none_or(|only| only.contains(p));
         for phase in self.fleet.order() {
             let pending: Vec<String> = phase
                 .into_iter()
-                .filter(|p| !latest.get(p).is_some_and(|(done, _)| *done))
+                .filter(|p| wanted(p) && !latest.get(p).is_some_and(|(done, _)| *done))
                 .collect();
             if pending.is_empty() {
                 continue;
@@ -192,6 +193,7 @@ impl Runner {
         let reports: Vec<ProviderReport> = self
             .fleet
             .names()
+            .filter(|name| wanted(&(*name).to_owned()))
             .filter_map(|name| latest.get(name).map(|(_, r)| r.clone()))
             .collect();
         let report = Report::new(subject.key(), started_at, reports);
