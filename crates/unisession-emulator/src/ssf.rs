@@ -83,6 +83,8 @@ struct Shared {
     polls: AtomicUsize,
     /// Polls answered 503 (the acknowledgements in them lost) while set.
     failing_polls: std::sync::atomic::AtomicBool,
+    /// Once a poll delivered a SET, later polls fail (see `fail_polls_after_delivery`).
+    fail_after_delivery: std::sync::atomic::AtomicBool,
     http: reqwest::Client,
 }
 
@@ -430,6 +432,9 @@ async fn poll(
         .map(|(jti, set)| (jti.clone(), json!(set)))
         .collect();
     let more = stream.pending.len() > sets.len();
+    if !sets.is_empty() && shared.fail_after_delivery.swap(false, Ordering::SeqCst) {
+        shared.failing_polls.store(true, Ordering::SeqCst);
+    }
     Json(json!({"sets": sets, "moreAvailable": more})).into_response()
 }
 
@@ -515,6 +520,7 @@ impl SsfTransmitter {
             jwks_fetches: AtomicUsize::new(0),
             polls: AtomicUsize::new(0),
             failing_polls: std::sync::atomic::AtomicBool::new(false),
+            fail_after_delivery: std::sync::atomic::AtomicBool::new(false),
             http,
         });
         let router = Router::new()
@@ -599,6 +605,15 @@ impl SsfTransmitter {
     /// the receiver has polled, stored, and not yet acknowledged, as if it died there.
     pub fn fail_polls(&self, fail: bool) {
         self.shared.failing_polls.store(fail, Ordering::SeqCst);
+    }
+
+    /// The next poll that delivers a SET succeeds, and every poll after it fails
+    /// (until [`fail_polls`](Self::fail_polls)`(false)`): the receiver got the SETs and
+    /// can never acknowledge them.
+    pub fn fail_polls_after_delivery(&self) {
+        self.shared
+            .fail_after_delivery
+            .store(true, Ordering::SeqCst);
     }
 
     /// SETs waiting for a poll on stream `id`.
