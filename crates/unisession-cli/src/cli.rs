@@ -105,6 +105,10 @@ impl Command {
             Command::Config(ConfigCommand::Check) => "config check",
             Command::Config(ConfigCommand::Init(_)) => "config init",
             Command::Emulate(_) => "emulate",
+            Command::Serve(ServeArgs {
+                command: Some(ServeCommand::Streams),
+                ..
+            }) => "serve streams",
             Command::Serve(_) => "serve",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
@@ -112,8 +116,18 @@ impl Command {
     }
 }
 
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServeCommand {
+    /// Create or update the stream at each managed SSF transmitter, read its status,
+    /// ask for a verification event, and show every transmitter's stream.
+    Streams,
+}
+
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = false)]
 pub(crate) struct ServeArgs {
+    #[command(subcommand)]
+    pub command: Option<ServeCommand>,
     /// The job queue, instead of the `[serve]` table's: a SQLite file, or
     /// postgres://… shared by several replicas.
     #[arg(

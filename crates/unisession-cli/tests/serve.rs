@@ -587,3 +587,92 @@ async fn the_deploy_example_configuration_starts() {
         .status();
     assert!(child.wait().unwrap().success());
 }
+
+#[tokio::test]
+async fn serve_streams_creates_the_stream_at_the_transmitter_and_shows_it() {
+    use unisession::emulator::ssf::{self as tx, SsfTransmitter};
+    let transmitter = SsfTransmitter::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("unisession.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[providers.slack]
+kind = "slack"
+base_url = "https://slack.com/api"
+token_env = "TEST_SLACK_TOKEN"
+
+[serve]
+endpoint_url = "https://unisession.example.com/global-token-revocation"
+database = "jobs.db"
+
+[serve.transmitters.idp]
+issuer = "{issuer}"
+allow_insecure_http = true
+delivery = "push"
+push_url = "https://unisession.example.com/ssf/idp"
+authorization_header_env = "TEST_PUSH_SECRET"
+token_url = "{token_url}"
+client_id = "{client_id}"
+client_secret_env = "TEST_CLIENT_SECRET"
+"#,
+            issuer = transmitter.issuer(),
+            token_url = transmitter.token_url(),
+            client_id = tx::CLIENT_ID,
+        ),
+    )
+    .unwrap();
+    let push_secret = "Bearer push-secret-for-the-cli-test-0123456789";
+    let mut command = Command::new(BIN);
+    command
+        .arg("--config")
+        .arg(&config)
+        .args(["--format", "json", "serve", "streams"])
+        .env("TEST_SLACK_TOKEN", "xoxp-test")
+        .env("TEST_PUSH_SECRET", push_secret)
+        .env("TEST_CLIENT_SECRET", tx::CLIENT_SECRET)
+        .env_remove("UNISESSION_CONFIG")
+        .env_remove("UNISESSION_DATABASE")
+        .stdin(Stdio::null());
+    let run = common::run(command).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["command"], "serve streams");
+    let stream = &doc["streams"][0]["stream"];
+    let at_transmitter = &transmitter.streams()[0];
+    assert_eq!(stream["stream_id"], at_transmitter["stream_id"]);
+    assert_eq!(stream["status"], "enabled");
+    assert!(stream["verify_requested_at_ms"].is_i64());
+    assert_eq!(
+        at_transmitter["delivery"]["endpoint_url"],
+        "https://unisession.example.com/ssf/idp"
+    );
+    assert_eq!(
+        at_transmitter["delivery"]["authorization_header"],
+        push_secret
+    );
+    // The secrets stay out of what is printed.
+    assert!(!run.stdout.contains(tx::CLIENT_SECRET) && !run.stderr.contains(tx::CLIENT_SECRET));
+    assert!(!run.stdout.contains(push_secret), "{}", run.stdout);
+    // A second run updates the same stream instead of creating another.
+    let mut again = Command::new(BIN);
+    again
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "streams"])
+        .env("TEST_SLACK_TOKEN", "xoxp-test")
+        .env("TEST_PUSH_SECRET", push_secret)
+        .env("TEST_CLIENT_SECRET", tx::CLIENT_SECRET)
+        .env_remove("UNISESSION_CONFIG")
+        .env_remove("UNISESSION_DATABASE")
+        .env("COLUMNS", "120")
+        .stdin(Stdio::null());
+    let run = common::run(again).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(transmitter.streams().len(), 1);
+    assert!(
+        run.stdout.contains("TRANSMITTER") && run.stdout.contains("push"),
+        "{}",
+        run.stdout
+    );
+}

@@ -490,6 +490,14 @@ impl Receiver {
             .as_str()
             .ok_or("the stream has no stream_id")?
             .to_owned();
+        // The transmitter echoes the Authorization value it must send: a secret, never
+        // recorded or shown.
+        let mut stream = stream;
+        if let Some(delivery) = stream.get_mut("delivery").and_then(Value::as_object_mut) {
+            if delivery.remove("authorization_header").is_some() {
+                delivery.insert("authorization_header".to_owned(), json!("<withheld>"));
+            }
+        }
         let mut status = None;
         if let Some(status_endpoint) = document["status_endpoint"].as_str() {
             let url = format!("{status_endpoint}?stream_id={}", percent(&stream_id));

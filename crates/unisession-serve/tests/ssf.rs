@@ -203,6 +203,12 @@ async fn a_managed_push_stream_is_verified_and_a_session_revoked_event_offboards
     );
     assert_eq!(stream["stream_id"], at_transmitter["stream_id"]);
     assert_eq!(stream["status"], "enabled");
+    // What the transmitter echoes of the Authorization value is never kept or shown.
+    let shown = r.get("/streams").await.to_string();
+    assert!(
+        !shown.contains(PUSH_SECRET) && !shown.contains("push-secret"),
+        "{shown}"
+    );
 
     let (alice, bob) = (r.person(2), r.person(3));
     let bob_before = common::live(&r.emulator, &bob);

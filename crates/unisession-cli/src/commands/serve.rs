@@ -6,7 +6,7 @@ use unisession::http::{Settings, TransportOptions};
 use unisession_serve::{Database, ServeConfig, Server};
 
 use super::Context;
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, ServeCommand};
 use crate::error::{CliError, Exit};
 
 /// Reads the `[serve]` table: every error names the file and the key.
@@ -69,6 +69,9 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &ServeArgs) -> Result<Exit, Cli
         )));
     };
     let (serve, audit) = serve_config(&config.path, table, args)?;
+    if let Some(ServeCommand::Streams) = args.command {
+        return streams(ctx, &serve).await;
+    }
     // --audit wins over the table's audit_log.
     let audit = ctx.cli.audit.clone().or(audit);
     let providers = ctx.providers(&config, &serve.providers)?;
@@ -87,6 +90,102 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &ServeArgs) -> Result<Exit, Cli
         .await
         .map_err(|e| CliError::partial(e.to_string()))?;
     Ok(Exit::Complete)
+}
+
+/// `unisession serve streams`.
+async fn streams(ctx: &Context<'_>, serve: &ServeConfig) -> Result<Exit, CliError> {
+    if serve.transmitters.is_empty() {
+        return Err(CliError::usage(
+            "no [serve.transmitters.NAME] is configured; see the README's \"Shared Signals\"",
+        ));
+    }
+    let results = unisession_serve::sync_streams(serve)
+        .await
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let mut failed = false;
+    let mut rows = Vec::new();
+    let mut docs = Vec::new();
+    for (name, result) in results {
+        let t = serve.transmitters.iter().find(|t| t.name == name);
+        let delivery = t.map_or("", |t| match t.delivery {
+            unisession_serve::Delivery::Push { .. } => "push",
+            _ => "poll",
+        });
+        match result {
+            Ok(Some(stream)) => {
+                let events = stream.config["events_delivered"]
+                    .as_array()
+                    .map_or(0, |e| e.len());
+                let verified = match (stream.verified_at_ms, stream.verify_requested_at_ms) {
+                    (Some(at), _) => format!("verified {}", time(at)),
+                    (None, Some(_)) => "verification asked".to_owned(),
+                    (None, None) => "not verified".to_owned(),
+                };
+                rows.push(vec![
+                    name.clone(),
+                    stream.stream_id.clone(),
+                    delivery.to_owned(),
+                    stream
+                        .status
+                        .clone()
+                        .unwrap_or_else(|| "unknown".to_owned()),
+                    events.to_string(),
+                    verified,
+                ]);
+                docs.push(serde_json::json!({"transmitter": name, "ok": true, "stream": stream}));
+            }
+            Ok(None) => {
+                rows.push(vec![
+                    name.clone(),
+                    "-".into(),
+                    delivery.to_owned(),
+                    "not managed".into(),
+                    "-".into(),
+                    "-".into(),
+                ]);
+                docs.push(serde_json::json!({"transmitter": name, "ok": true, "stream": null}));
+            }
+            Err(e) => {
+                failed = true;
+                rows.push(vec![
+                    name.clone(),
+                    "-".into(),
+                    delivery.to_owned(),
+                    format!("failed: {e}"),
+                    "-".into(),
+                    "-".into(),
+                ]);
+                docs.push(serde_json::json!({"transmitter": name, "ok": false, "error": e}));
+            }
+        }
+    }
+    if ctx.json() {
+        ctx.print(&crate::output::json(
+            &serde_json::json!({"command": "serve streams", "streams": docs}),
+        ));
+    } else {
+        ctx.print(&crate::output::table(
+            &[
+                "TRANSMITTER",
+                "STREAM",
+                "DELIVERY",
+                "STATUS",
+                "EVENTS",
+                "VERIFICATION",
+            ],
+            rows,
+        ));
+    }
+    Ok(if failed {
+        Exit::Partial
+    } else {
+        Exit::Complete
+    })
+}
+
+fn time(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
 }
 
 /// Ctrl-C, or SIGTERM (systemd, Docker, Kubernetes).
