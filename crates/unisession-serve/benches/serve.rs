@@ -5,7 +5,9 @@
 //! - **accepted/s**: `--triggers` Global Token Revocation requests posted by
 //!   `--concurrency` clients at once with a static bearer token, and a quarter as many
 //!   signed like Okta (RS256, verified against the fake org's JWKS), each answered 204
-//!   only once its job is committed; the workers run the jobs meanwhile.
+//!   only once its job is committed, then half as many SSF `session-revoked` SETs
+//!   pushed by a transmitter (RS256, answered 202 once stored); the workers run the
+//!   jobs meanwhile.
 //! - **receipt → start**: at a steady `--rate` triggers/s (the queue otherwise idle),
 //!   the time from receipt to the job's claim, after which the worker's first
 //!   provider call follows in the same task after one read of the job's records:
@@ -20,12 +22,14 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::Row;
 use unisession::emulated::{self, EmulatedOptions};
+use unisession::emulator::ssf::SsfTransmitter;
 use unisession::emulator::universal_logout::UniversalLogoutCaller;
 use unisession::emulator::{Emulator, EmulatorConfig, ProviderKind};
 use unisession_http::{RetryConfig, Settings, TransportOptions};
 use unisession_serve::{ServeConfig, Server};
 
 const TOKEN: &str = "bench-token-0123456789abcdef0123456789abcdef";
+const PUSH_SECRET: &str = "Bearer bench-push-secret-0123456789abcdef0123";
 
 fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     let flag = format!("--{name}");
@@ -84,7 +88,8 @@ async fn run(
 ) -> Value {
     let steady = (rate * 4.0) as usize;
     let jwt = triggers / 4;
-    let people = triggers + jwt + steady;
+    let sets = triggers / 2;
+    let people = triggers + jwt + sets + steady;
     let emulator = Emulator::start(
         EmulatorConfig::new()
             .only(ProviderKind::Slack)
@@ -95,6 +100,7 @@ async fn run(
     .await
     .unwrap();
     let okta = UniversalLogoutCaller::start("0oa-bench").await.unwrap();
+    let transmitter = SsfTransmitter::start().await.unwrap();
     if database.starts_with("postgres") {
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&database).await.unwrap();
@@ -135,13 +141,17 @@ async fn run(
             "hr": {"auth": "bearer"},
             "okta": {"auth": "okta", "issuer": okta.issuer(), "client_id": "0oa-bench", "allow_insecure_http": true},
         },
+        "transmitters": {
+            "idp": {"issuer": transmitter.issuer(), "allow_insecure_http": true, "delivery": "push", "push_url": format!("http://127.0.0.1:{port}/ssf/idp")},
+        },
     });
     let Value::Object(table) = table else {
         unreachable!()
     };
     let settings = Settings::new(table, dir.path(), TransportOptions::new())
         .with_secret("token", SecretString::from(TOKEN))
-        .with_secret("database", SecretString::from(database.clone()));
+        .with_secret("database", SecretString::from(database.clone()))
+        .with_secret("authorization_header", SecretString::from(PUSH_SECRET));
     let config = ServeConfig::from_settings(&settings, dir.path()).unwrap();
     let options = EmulatedOptions::default()
         .with_time_scale(1000.0)
@@ -203,6 +213,44 @@ async fn run(
         statuses.iter().find(|s| **s != 204)
     );
 
+    // Burst, SETs pushed by an SSF transmitter (signed beforehand).
+    let push_url = format!("http://127.0.0.1:{port}/ssf/idp");
+    let signed: Vec<String> = emails[triggers + jwt..triggers + jwt + sets]
+        .iter()
+        .map(|e| {
+            transmitter.sign(&transmitter.claims(
+                &push_url,
+                unisession::emulator::ssf::SESSION_REVOKED,
+                json!({}),
+                json!({"format": "email", "email": e}),
+            ))
+        })
+        .collect();
+    let started = Instant::now();
+    let statuses: Vec<u16> = futures::stream::iter(signed)
+        .map(|set| {
+            let http = http.clone();
+            let push_url = push_url.clone();
+            async move {
+                http.post(&push_url)
+                    .header("authorization", PUSH_SECRET)
+                    .header("content-type", "application/secevent+jwt")
+                    .body(set)
+                    .send()
+                    .await
+                    .map_or(0, |r| r.status().as_u16())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let set_elapsed = started.elapsed();
+    assert!(
+        statuses.iter().all(|s| *s == 202),
+        "{:?}",
+        statuses.iter().find(|s| **s != 202)
+    );
+
     // Wait for the backlog, then trigger at a steady rate.
     let jobs_url = format!("http://127.0.0.1:{port}/metrics");
     let finished = || async {
@@ -220,13 +268,13 @@ async fn run(
             .sum::<f64>() as usize
     };
     let drain = Instant::now();
-    while finished().await < triggers + jwt {
+    while finished().await < triggers + jwt + sets {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let drained = drain.elapsed();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     let mut pending = Vec::new();
-    for email in &emails[triggers + jwt..] {
+    for email in &emails[triggers + jwt + sets..] {
         ticker.tick().await;
         pending.push(tokio::spawn(post(email.clone(), TOKEN.to_owned())));
     }
@@ -254,7 +302,7 @@ async fn run(
         .iter()
         .filter(|r| r.get::<Option<String>, _>("outcome").as_deref() == Some("complete"))
         .count();
-    let mut starts: Vec<f64> = rows[triggers + jwt..]
+    let mut starts: Vec<f64> = rows[triggers + jwt + sets..]
         .iter()
         .map(|r| (r.get::<i64, _>("started_at") - r.get::<i64, _>("received_at")) as f64)
         .collect();
@@ -272,7 +320,8 @@ async fn run(
         "queue": queue,
         "accepted_per_s_bearer": (triggers as f64 / bearer_elapsed.as_secs_f64()).round(),
         "accepted_per_s_okta_jwt": (jwt as f64 / jwt_elapsed.as_secs_f64()).round(),
-        "backlog_jobs": triggers + jwt,
+        "accepted_per_s_ssf_set": (sets as f64 / set_elapsed.as_secs_f64()).round(),
+        "backlog_jobs": triggers + jwt + sets,
         "backlog_drained_s": (drained.as_secs_f64() * 10.0).round() / 10.0,
         "steady_rate_per_s": rate,
         "receipt_to_start_ms_p50": quantile(&starts, 0.5),
