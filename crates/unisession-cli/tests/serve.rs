@@ -403,6 +403,31 @@ async fn serve_refuses_configurations_that_would_be_unsafe() {
             "serve.callers.hr.token_env",
             "shorter than 32",
         ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n[serve.transmitters.idp]\nissuer = \"https://idp.example\"\ndelivery = \"push\"\npush_url = \"https://u.example/ssf\"\nauthorization_header_env = \"TEST_GTR_TOKEN\"\n[serve.transmitters.idp.events]\naccount-disabled = [\"nope\"]\n",
+            "serve.transmitters.idp.events.account-disabled",
+            "no provider named",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n[serve.transmitters.idp]\nissuer = \"https://idp.example\"\ndelivery = \"push\"\npush_url = \"https://u.example/ssf\"\nauthorization_header = \"Bearer inline-secret-0123456789abcdef0123456789\"\n",
+            "serve.transmitters.idp.authorization_header",
+            "never written",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n[serve.transmitters.idp]\nissuer = \"http://idp.example\"\ndelivery = \"push\"\npush_url = \"https://u.example/ssf\"\nauthorization_header_env = \"TEST_GTR_TOKEN\"\n",
+            "serve.transmitters.idp.issuer",
+            "https",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n[serve.transmitters.idp]\nissuer = \"https://idp.example\"\ndelivery = \"push\"\npush_url = \"https://u.example/ssf\"\n",
+            "serve.transmitters.idp.authorization_header_env",
+            "missing",
+        ),
+        (
+            "[serve]\nendpoint_url = \"https://u.example/gtr\"\n[serve.transmitters.idp]\nissuer = \"https://idp.example\"\ndelivery = \"push\"\npush_url = \"https://u.example/ssf\"\nauthorization_header_env = \"TEST_GTR_TOKEN\"\n[serve.transmitters.idp.events]\nsession-ended = \"all\"\n",
+            "serve.transmitters.idp.events.session-ended",
+            "not an event type",
+        ),
     ];
     for (i, (serve, key, needle)) in cases.iter().enumerate() {
         let config = dir.path().join(format!("c{i}.toml"));

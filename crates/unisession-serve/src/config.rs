@@ -546,6 +546,28 @@ impl ServeConfig {
                 )
             })?);
         }
+        const RESERVED: &[&str] = &["/jobs", "/streams", "/healthz", "/metrics"];
+        let reserved = |path: &str| {
+            RESERVED
+                .iter()
+                .any(|r| path == *r || path.starts_with(&format!("{r}/")))
+        };
+        if reserved(endpoint_url.path()) || endpoint_url.path() == "/" {
+            return Err(ConfigError::at(
+                "endpoint_url",
+                "its path is one the server uses itself (/, /jobs, /streams, /healthz, /metrics)",
+            ));
+        }
+        for t in &transmitters {
+            if let Delivery::Push { url, .. } = &t.delivery {
+                if reserved(url.path()) || url.path() == "/" {
+                    return Err(ConfigError::at(
+                        format!("transmitters.{}.push_url", t.name),
+                        "its path is one the server uses itself (/, /jobs, /streams, /healthz, /metrics)",
+                    ));
+                }
+            }
+        }
         let mut paths = BTreeSet::from([endpoint_url.path().to_owned()]);
         for t in &transmitters {
             if let Delivery::Push { url, .. } = &t.delivery {

@@ -85,6 +85,9 @@ pub enum ServeError {
     /// The HTTP server failed.
     #[error("the HTTP server: {0}")]
     Http(std::io::Error),
+    /// The configuration names something the fleet does not have.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The server, before it starts.
@@ -150,6 +153,26 @@ impl Server {
     /// Opens the queue, starts the workers and listens. Returns once the address is
     /// bound.
     pub async fn start(self) -> Result<Running, ServeError> {
+        for t in &self.config.transmitters {
+            for (event, action) in &t.actions {
+                if let Action::Providers(names) = action {
+                    if let Some(unknown) = names
+                        .iter()
+                        .find(|n| !self.fleet.names().any(|f| f == n.as_str()))
+                    {
+                        let short = ssf::EVENTS
+                            .iter()
+                            .find(|(_, uri)| uri == event)
+                            .map_or(event.as_str(), |(s, _)| s);
+                        return Err(ServeError::Config(format!(
+                            "serve.transmitters.{}.events.{short}: no provider named {unknown:?}; configured: {}",
+                            t.name,
+                            self.fleet.names().collect::<Vec<_>>().join(", ")
+                        )));
+                    }
+                }
+            }
+        }
         let store = Store::open(&self.config.database)
             .await
             .map_err(|e| ServeError::Database(redact(&e.to_string(), &self.config.database)))?;

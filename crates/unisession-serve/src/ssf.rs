@@ -58,8 +58,10 @@ pub(crate) const VERIFICATION: &[&str] = &[
 pub(crate) const STREAM_UPDATED: &str =
     "https://schemas.openid.net/secevent/ssf/event-type/stream-updated";
 
-/// The RFC 8935 error codes (and SSF's `invalid_state`).
+/// The RFC 8935 error codes (and SSF's `invalid_state`), named as the registry names
+/// them.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum SetError {
     InvalidRequest(String),
     InvalidKey(String),

@@ -578,7 +578,7 @@ async fn a_polled_set_that_fails_validation_is_reported_in_set_errs() {
     let stream_id = r.tx.streams()[0]["stream_id"].as_str().unwrap().to_owned();
     let forged = SigningKey::generate(r.tx.key().kid().to_owned());
     let claims = r.tx.claims(
-        &r.tx.streams()[0]["aud"].as_str().unwrap().to_owned(),
+        r.tx.streams()[0]["aud"].as_str().unwrap(),
         tx::SESSION_REVOKED,
         json!({}),
         json!({"format": "email", "email": r.person(2).email}),
