@@ -313,7 +313,12 @@ impl Authenticator {
             .ok_or(Refusal::Missing)?;
         // A JWT has three dot-separated parts; a static token is matched as a whole.
         if token.split('.').count() == 3 && self.jwt_callers().next().is_some() {
-            return self.verify_jwt(token).await;
+            // A static token may contain dots too: it is still compared whole when the
+            // token does not verify as a JWT.
+            return match self.verify_jwt(token).await {
+                Ok(verified) => Ok(verified),
+                Err(refusal) => self.verify_static(token).map_err(|_| refusal),
+            };
         }
         self.verify_static(token)
     }
@@ -358,9 +363,20 @@ impl Authenticator {
         // The issuer is only known from the (unverified) claims; it picks which
         // configured caller's keys to try, nothing more.
         let unverified_iss = unverified_issuer(token).ok_or(Refusal::Malformed)?;
+        // Several applications of one org: the one whose client id is the token's sub.
+        let unverified_sub = unverified_claim(token, "sub");
+        let same_issuer = |c: &Caller| {
+            matches!(&c.auth, CallerAuth::Okta { issuer, .. }
+                if issuer.trim_end_matches('/') == unverified_iss.trim_end_matches('/'))
+        };
         let (index, caller) = self
             .jwt_callers()
-            .find(|(_, c)| matches!(&c.auth, CallerAuth::Okta { issuer, .. } if issuer.trim_end_matches('/') == unverified_iss.trim_end_matches('/')))
+            .find(|(_, c)| {
+                same_issuer(c)
+                    && matches!(&c.auth, CallerAuth::Okta { client_id, .. }
+                        if Some(client_id.as_str()) == unverified_sub.as_deref())
+            })
+            .or_else(|| self.jwt_callers().find(|(_, c)| same_issuer(c)))
             .ok_or(Refusal::Issuer)?;
         let CallerAuth::Okta {
             issuer,
@@ -440,21 +456,74 @@ impl Authenticator {
             .ok_or(Refusal::NoTokenId)?;
         Ok(Verified {
             caller,
-            replay: Some((issuer.to_owned(), jti, (claims.exp + skew) * 1000)),
+            // jsonwebtoken accepts the token through the whole second exp + skew.
+            replay: Some((issuer.to_owned(), jti, (claims.exp + skew + 1) * 1000)),
         })
     }
 }
 
 /// The `iss` claim, read without verifying anything (to choose the caller).
 pub(crate) fn unverified_issuer(token: &str) -> Option<String> {
+    unverified_claim(token, "iss")
+}
+
+/// A string claim, read without verifying anything (only to choose which configured
+/// caller, and so which keys, to verify with).
+fn unverified_claim(token: &str, name: &str) -> Option<String> {
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    #[derive(Deserialize)]
-    struct Iss {
-        iss: String,
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get(name)?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Caller, CallerAuth};
+    use secrecy::SecretString;
+
+    fn callers(token: &str) -> Vec<Caller> {
+        vec![
+            Caller {
+                name: "okta".to_owned(),
+                auth: CallerAuth::Okta {
+                    issuer: "https://example.okta.com".to_owned(),
+                    client_id: "0oa1".to_owned(),
+                    algorithms: vec![jsonwebtoken::Algorithm::RS256],
+                    allow_insecure_http: false,
+                    jwks_refresh: Duration::from_secs(10),
+                },
+                domains: Default::default(),
+            },
+            Caller {
+                name: "hr".to_owned(),
+                auth: CallerAuth::Bearer {
+                    token: SecretString::from(token.to_owned()),
+                },
+                domains: Default::default(),
+            },
+        ]
     }
-    serde_json::from_slice::<Iss>(&bytes).ok().map(|c| c.iss)
+
+    #[tokio::test]
+    async fn a_static_token_with_dots_is_still_a_static_token() {
+        let token = "abc.def0123456789abcdef.0123456789abcdef";
+        let endpoint = url::Url::parse("https://u.example/gtr").unwrap();
+        let auth = Authenticator::new(callers(token), &endpoint, Duration::from_secs(60));
+        let verified = auth.verify(Some(&format!("Bearer {token}"))).await.unwrap();
+        assert_eq!(auth.caller(verified.caller).name, "hr");
+        // A near miss is refused, as a JWT that does not verify.
+        let wrong = auth
+            .verify(Some("Bearer abc.def0123456789abcdef.0123456789abcdeX"))
+            .await;
+        assert!(wrong.is_err());
+        assert_eq!(auth.verify(None).await.unwrap_err(), Refusal::Missing);
+        assert_eq!(
+            auth.verify(Some("Basic abc")).await.unwrap_err(),
+            Refusal::Missing
+        );
+    }
 }

@@ -970,8 +970,16 @@ fn transmitter_from(
     }
     let mut audience = raw.audience;
     if audience.is_empty() {
-        if let Delivery::Push { url, .. } = &delivery {
-            audience.push(url.as_str().to_owned());
+        match &delivery {
+            Delivery::Push { url, .. } => audience.push(url.as_str().to_owned()),
+            // A managed stream brings its own aud; an unmanaged poll stream must say.
+            Delivery::Poll { .. } if management.is_none() => {
+                return Err(ConfigError::at(
+                    "audience",
+                    "missing; the aud the transmitter puts in its SETs for this receiver",
+                ));
+            }
+            Delivery::Poll { .. } => {}
         }
     }
     Ok(Transmitter {
@@ -990,7 +998,8 @@ fn transmitter_from(
     })
 }
 
-/// `iss,sub,email` rows: an `iss_sub` subject, or with `iss` empty an `opaque` id.
+/// `iss,sub,email` rows: an `iss_sub` subject, or with `iss` = `opaque:NAME` an
+/// `opaque` id as the caller or transmitter NAME sends it.
 fn read_subjects(path: &Path) -> Result<BTreeMap<(String, String), String>, ConfigError> {
     let key = "subjects_file";
     let mut reader = csv::ReaderBuilder::new()
@@ -1014,6 +1023,15 @@ fn read_subjects(path: &Path) -> Result<BTreeMap<(String, String), String>, Conf
         let row =
             row.map_err(|e| ConfigError::at(key, format!("{} line {line}: {e}", path.display())))?;
         let (iss, sub, email) = (&row[0], &row[1], &row[2]);
+        if iss.is_empty() || iss == "opaque:" {
+            return Err(ConfigError::at(
+                key,
+                format!(
+                    "{} line {line}: iss is empty; list an opaque id under opaque:NAME, NAME the caller or transmitter that sends it",
+                    path.display()
+                ),
+            ));
+        }
         if sub.is_empty() {
             return Err(ConfigError::at(
                 key,

@@ -116,21 +116,48 @@ pub(crate) fn parse(body: &[u8]) -> Result<SubjectId, Malformed> {
 }
 
 /// The e-mail address a subject stands for: its own, or the one the subjects table
-/// maps it to. `None`: nobody known (404).
+/// maps it to (an opaque id under `opaque:CALLER`, the caller that sent it).
+/// `None`: nobody known (404).
 pub(crate) fn email_of(
     subject: &SubjectId,
     table: &BTreeMap<(String, String), String>,
+    caller: &str,
 ) -> Option<String> {
     match subject {
         SubjectId::Email(email) => Some(email.clone()),
         SubjectId::IssSub { iss, sub } => table.get(&(iss.clone(), sub.clone())).cloned(),
-        SubjectId::Opaque(id) => table.get(&(String::new(), id.clone())).cloned(),
+        // An opaque id means something only to the system that sent it.
+        SubjectId::Opaque(id) => table
+            .get(&(format!("opaque:{caller}"), id.clone()))
+            .cloned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes: a subject or a reason, never a panic.
+        #[test]
+        fn any_body_is_read_or_refused(body in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse(&body);
+        }
+
+        /// Bodies shaped like requests: what is read is what was sent.
+        #[test]
+        fn an_email_read_is_the_one_sent(local in "[a-zA-Z0-9._+-]{1,20}", domain in "[a-z0-9-]{1,12}\\.[a-z]{2,6}", legacy in any::<bool>()) {
+            let key = if legacy { "subject" } else { "sub_id" };
+            let email = format!("{local}@{domain}");
+            let body = serde_json::json!({key: {"format": "email", "email": email}}).to_string();
+            match parse(body.as_bytes()) {
+                Ok(SubjectId::Email(read)) => prop_assert_eq!(read, email.to_lowercase()),
+                Ok(other) => prop_assert!(false, "{:?}", other),
+                Err(_) => prop_assert!(crate::config::canonical_email(&email).is_none()),
+            }
+        }
+    }
 
     #[test]
     fn the_drafts_formats_and_the_legacy_name() {
@@ -181,7 +208,7 @@ mod tests {
             "ann@example.com".to_owned(),
         );
         table.insert(
-            (String::new(), "e193".to_owned()),
+            ("opaque:hr".to_owned(), "e193".to_owned()),
             "bob@example.com".to_owned(),
         );
         let iss_sub = SubjectId::IssSub {
@@ -189,19 +216,27 @@ mod tests {
             sub: "145".into(),
         };
         assert_eq!(
-            email_of(&iss_sub, &table).as_deref(),
+            email_of(&iss_sub, &table, "hr").as_deref(),
             Some("ann@example.com")
         );
         assert_eq!(
-            email_of(&SubjectId::Opaque("e193".into()), &table).as_deref(),
+            email_of(&SubjectId::Opaque("e193".into()), &table, "hr").as_deref(),
             Some("bob@example.com")
+        );
+        // Another caller's opaque id is not this one's.
+        assert_eq!(
+            email_of(&SubjectId::Opaque("e193".into()), &table, "okta"),
+            None
         );
         let other = SubjectId::IssSub {
             iss: "https://other.example".into(),
             sub: "145".into(),
         };
-        assert_eq!(email_of(&other, &table), None);
+        assert_eq!(email_of(&other, &table, "hr"), None);
         // An opaque id never matches an iss_sub row, nor the reverse.
-        assert_eq!(email_of(&SubjectId::Opaque("145".into()), &table), None);
+        assert_eq!(
+            email_of(&SubjectId::Opaque("145".into()), &table, "hr"),
+            None
+        );
     }
 }

@@ -364,6 +364,16 @@ async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
     // 1. Who is calling, before a byte of the body is read.
     let verified = match app.auth.verify(authorization).await {
         Ok(verified) => verified,
+        // The issuer's keys cannot be fetched: not the caller's fault, and never to be
+        // taken for a verdict on the token.
+        Err(auth::Refusal::KeysUnavailable) => {
+            return refuse(
+                &app,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "keys_unavailable",
+                "the issuer's signing keys cannot be fetched now",
+            );
+        }
         Err(refusal) => {
             return refuse(
                 &app,
@@ -426,7 +436,7 @@ async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
         Err(e) => return refuse(&app, StatusCode::BAD_REQUEST, "malformed_request", &e.0),
     };
     // 3. Who the person is.
-    let Some(email) = gtr::email_of(&subject, &app.config.subjects) else {
+    let Some(email) = gtr::email_of(&subject, &app.config.subjects, &caller.name) else {
         return refuse(
             &app,
             StatusCode::NOT_FOUND,
@@ -654,7 +664,23 @@ async fn push(
     };
     let set = match receiver.verify(token, &app.store).await {
         Ok(set) => set,
-        Err(e) => return set_error(&app, StatusCode::BAD_REQUEST, e.code(), &e.description()),
+        Err(receiver::Rejected::Set(e)) => {
+            return set_error(&app, StatusCode::BAD_REQUEST, e.code(), &e.description());
+        }
+        Err(receiver::Rejected::Store(e)) => {
+            tracing::error!(error = %e, "the queue cannot be read");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
+        }
+        // The transmitter's keys cannot be fetched: not a verdict on the SET.
+        Err(receiver::Rejected::Unavailable(why)) => {
+            app.metrics.reject("set_keys_unavailable");
+            tracing::warn!(why = %why, "a pushed SET cannot be checked now");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the transmitter's keys cannot be fetched; send it again",
+            )
+                .into_response();
+        }
     };
     match receiver
         .accept(&set, &app.config, &app.store, &app.providers)
@@ -674,6 +700,10 @@ async fn push(
                 "the event could not be stored; send it again",
             )
                 .into_response()
+        }
+        Err(receiver::Rejected::Unavailable(why)) => {
+            tracing::warn!(why = %why, "a pushed SET cannot be handled now");
+            (StatusCode::SERVICE_UNAVAILABLE, "send it again").into_response()
         }
     }
 }

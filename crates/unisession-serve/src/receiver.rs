@@ -35,8 +35,13 @@ pub(crate) enum Accepted {
 /// Why a SET was not accepted.
 #[derive(Debug)]
 pub(crate) enum Rejected {
+    /// The SET is refused: its RFC 8935 code.
     Set(SetError),
+    /// It could not be stored (temporary: neither acknowledged nor refused).
     Store(StoreError),
+    /// It cannot be checked now (the transmitter's keys cannot be fetched):
+    /// temporary, never reported as an error of the SET.
+    Unavailable(String),
 }
 
 impl From<SetError> for Rejected {
@@ -94,9 +99,9 @@ impl Receiver {
     }
 
     /// The `aud` values accepted: the configured ones and the managed stream's.
-    async fn audiences(&self, store: &Store) -> Vec<String> {
+    async fn audiences(&self, store: &Store) -> Result<Vec<String>, sqlx::Error> {
         let mut audiences = self.transmitter.audience.clone();
-        if let Ok(Some(stream)) = store.stream(&self.transmitter.name).await {
+        if let Some(stream) = store.stream(&self.transmitter.name).await? {
             match &stream.config["aud"] {
                 Value::String(aud) => audiences.push(aud.clone()),
                 Value::Array(auds) => {
@@ -105,11 +110,11 @@ impl Receiver {
                 _ => {}
             }
         }
-        audiences
+        Ok(audiences)
     }
 
     /// Verifies a compact SET: typed, signed by the transmitter, for us.
-    pub(crate) async fn verify(&self, token: &str, store: &Store) -> Result<Set, SetError> {
+    pub(crate) async fn verify(&self, token: &str, store: &Store) -> Result<Set, Rejected> {
         let bad = |why: &str| SetError::InvalidRequest(why.to_owned());
         let token = token.trim();
         if token.split('.').count() != 3
@@ -117,10 +122,11 @@ impl Receiver {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         {
-            return Err(bad("the body is not a compact JWS"));
+            return Err(bad("the body is not a compact JWS").into());
         }
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| bad("the JWS header cannot be read, or names an algorithm that is never accepted (none)"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            Rejected::Set(bad("the JWS header cannot be read, or names an algorithm that is never accepted (none)"))
+        })?;
         let typ = header.typ.as_deref().map(str::to_ascii_lowercase);
         let typed = matches!(
             typ.as_deref(),
@@ -128,37 +134,44 @@ impl Receiver {
         );
         let legacy = self.transmitter.legacy_typ && matches!(typ.as_deref(), None | Some("jwt"));
         if !typed && !legacy {
-            return Err(bad("typ must be secevent+jwt"));
+            return Err(bad("typ must be secevent+jwt").into());
         }
         if !self.transmitter.algorithms.contains(&header.alg) {
             return Err(SetError::InvalidKey(format!(
                 "{:?} is not an accepted algorithm",
                 header.alg
-            )));
+            ))
+            .into());
         }
-        let iss = unverified_issuer(token).ok_or_else(|| bad("iss is missing"))?;
+        let iss = unverified_issuer(token).ok_or_else(|| Rejected::Set(bad("iss is missing")))?;
         if iss.trim_end_matches('/') != self.transmitter.issuer.trim_end_matches('/') {
-            return Err(SetError::InvalidIssuer);
+            return Err(SetError::InvalidIssuer.into());
         }
-        let candidates = self
+        let candidates = match self
             .keys
             .candidates(header.kid.as_deref(), header.alg)
             .await
-            .map_err(|r| {
-                SetError::InvalidKey(match r {
-                    Refusal::KeysUnavailable => {
-                        "the transmitter's keys cannot be fetched".to_owned()
-                    }
-                    _ => "no key of the transmitter has this kid".to_owned(),
-                })
-            })?;
+        {
+            Ok(candidates) => candidates,
+            Err(Refusal::KeysUnavailable) => {
+                return Err(Rejected::Unavailable(
+                    "the transmitter's keys cannot be fetched".to_owned(),
+                ));
+            }
+            Err(_) => {
+                return Err(SetError::InvalidKey(
+                    "no key of the transmitter has this kid".to_owned(),
+                )
+                .into());
+            }
+        };
         let mut validation = Validation::new(header.alg);
         validation.algorithms = vec![header.alg];
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.set_required_spec_claims(&["iss", "aud"]);
         validation.set_issuer(&[self.transmitter.issuer.as_str(), iss.as_str()]);
-        let audiences = self.audiences(store).await;
+        let audiences = self.audiences(store).await?;
         validation.set_audience(&audiences);
         let mut last = SetError::InvalidKey("the signature does not verify".to_owned());
         for jwk in candidates {
@@ -167,11 +180,11 @@ impl Receiver {
             };
             match jsonwebtoken::decode::<Value>(token, &key, &validation) {
                 Ok(data) => {
-                    return ssf::read_claims(
+                    return Ok(ssf::read_claims(
                         &data.claims,
                         chrono::Utc::now().timestamp(),
                         self.skew,
-                    );
+                    )?);
                 }
                 Err(e) => {
                     use jsonwebtoken::errors::ErrorKind as Jwt;
@@ -179,17 +192,17 @@ impl Receiver {
                         Jwt::InvalidSignature | Jwt::InvalidAlgorithm | Jwt::InvalidKeyFormat => {
                             SetError::InvalidKey("the signature does not verify".to_owned())
                         }
-                        Jwt::InvalidIssuer => return Err(SetError::InvalidIssuer),
-                        Jwt::InvalidAudience => return Err(SetError::InvalidAudience),
+                        Jwt::InvalidIssuer => return Err(SetError::InvalidIssuer.into()),
+                        Jwt::InvalidAudience => return Err(SetError::InvalidAudience.into()),
                         Jwt::MissingRequiredClaim(c) if c == "aud" => {
-                            return Err(SetError::InvalidAudience);
+                            return Err(SetError::InvalidAudience.into());
                         }
-                        _ => return Err(bad("the claims cannot be read")),
+                        _ => return Err(bad("the claims cannot be read").into()),
                     };
                 }
             }
         }
-        Err(last)
+        Err(last.into())
     }
 
     /// Acts on a verified SET: stored once, then a job, a record, or a stream update.
@@ -236,12 +249,12 @@ impl Receiver {
             if known.as_deref() != Some(stream_id.as_str()) {
                 return Err(SetError::InvalidRequest("no such stream".to_owned()).into());
             }
+            // The stream's own record is written on a repeat too: an earlier try may
+            // have stored the event and failed before it.
             if set.event_type == STREAM_UPDATED {
                 let outcome = record("stream_updated", None).await?;
-                if outcome != Accepted::Duplicate {
-                    if let Some(status) = set.event.get("status").and_then(Value::as_str) {
-                        store.stream_status(&t.name, status).await?;
-                    }
+                if let Some(status) = set.event.get("status").and_then(Value::as_str) {
+                    store.stream_status(&t.name, status).await?;
                 }
                 return Ok(outcome);
             }
@@ -252,15 +265,13 @@ impl Receiver {
                 return Err(SetError::InvalidState.into());
             }
             let outcome = record("verification", None).await?;
-            if outcome != Accepted::Duplicate {
-                store.stream_verified(&t.name).await?;
-            }
+            store.stream_verified(&t.name).await?;
             return Ok(outcome);
         }
         if !ssf::EVENTS.iter().any(|(_, uri)| *uri == set.event_type) {
             return record("ignored", None).await;
         }
-        let Some(email) = ssf::email_of(&set.subject, &config.subjects) else {
+        let Some(email) = ssf::email_of(&set.subject, &config.subjects, &t.name) else {
             if let EventSubject::Unknown(why) = &set.subject {
                 tracing::info!(transmitter = %t.name, why = %why, "an event whose subject is not mapped");
             }
@@ -564,6 +575,15 @@ impl Receiver {
                         s.config["delivery"]["endpoint_url"]
                             .as_str()
                             .map(str::to_owned)
+                    })
+                    // The URL the transmitter gave gets our access token: https only
+                    // (loopback when allowed).
+                    .filter(|u| {
+                        url::Url::parse(u).is_ok_and(|u| {
+                            u.scheme() == "https"
+                                || (self.transmitter.allow_insecure_http
+                                    && unisession_http::is_loopback(&u))
+                        })
                     }),
             };
             let mut more = false;
@@ -584,29 +604,37 @@ impl Receiver {
                         for (jti, set) in sets {
                             let Some(set) = set.as_str() else { continue };
                             app.metrics.received.inc();
-                            match self.verify(set, &app.store).await {
-                                Ok(valid) => match self
-                                    .accept(&valid, &app.config, &app.store, &app.providers)
-                                    .await
-                                {
-                                    Ok(accepted) => {
-                                        app.note_accepted(&self.transmitter.name, &accepted);
-                                        ack.push(jti);
-                                    }
-                                    Err(Rejected::Set(e)) => {
-                                        app.metrics.reject(&format!("set_{}", e.code()));
-                                        errs.insert(jti, json!({"err": e.code(), "description": e.description()}));
-                                    }
-                                    Err(Rejected::Store(e)) => {
-                                        tracing::error!(error = %e, "a polled SET cannot be stored; it is not acknowledged");
-                                    }
-                                },
-                                Err(e) => {
+                            let outcome = match self.verify(set, &app.store).await {
+                                // The key it came under is what gets acknowledged.
+                                Ok(valid) if valid.jti != jti => {
+                                    Err(Rejected::Set(SetError::InvalidRequest(
+                                        "the SET's jti is not the one it was sent under".to_owned(),
+                                    )))
+                                }
+                                Ok(valid) => {
+                                    self.accept(&valid, &app.config, &app.store, &app.providers)
+                                        .await
+                                }
+                                Err(e) => Err(e),
+                            };
+                            match outcome {
+                                Ok(accepted) => {
+                                    app.note_accepted(&self.transmitter.name, &accepted);
+                                    ack.push(jti);
+                                }
+                                Err(Rejected::Set(e)) => {
                                     app.metrics.reject(&format!("set_{}", e.code()));
                                     errs.insert(
                                         jti,
                                         json!({"err": e.code(), "description": e.description()}),
                                     );
+                                }
+                                // Temporary: neither acknowledged nor refused; it comes again.
+                                Err(Rejected::Store(e)) => {
+                                    tracing::error!(error = %e, "a polled SET cannot be stored; it is not acknowledged");
+                                }
+                                Err(Rejected::Unavailable(why)) => {
+                                    tracing::warn!(why = %why, "a polled SET cannot be checked now; it is not acknowledged");
                                 }
                             }
                         }

@@ -230,10 +230,12 @@ pub(crate) fn action_for<'a>(transmitter: &'a Transmitter, set: &Set) -> Option<
 }
 
 /// The e-mail address a subject stands for, through the subjects table for
-/// `iss_sub` (and `opaque`).
+/// `iss_sub`, and for an `opaque` id under `opaque:TRANSMITTER` (an opaque id means
+/// something only to the system that sent it).
 pub(crate) fn email_of(
     subject: &EventSubject,
     table: &BTreeMap<(String, String), String>,
+    transmitter: &str,
 ) -> Option<String> {
     match subject {
         EventSubject::Email(email) => Some(email.clone()),
@@ -241,7 +243,9 @@ pub(crate) fn email_of(
             .get(&(iss.clone(), sub.clone()))
             .or_else(|| table.get(&(iss.trim_end_matches('/').to_owned(), sub.clone())))
             .cloned(),
-        EventSubject::Opaque(id) => table.get(&(String::new(), id.clone())).cloned(),
+        EventSubject::Opaque(id) => table
+            .get(&(format!("opaque:{transmitter}"), id.clone()))
+            .cloned(),
         EventSubject::Unknown(_) => None,
     }
 }
@@ -269,7 +273,65 @@ pub(crate) fn discovery_url(issuer: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// JSON of any shape, a few levels deep, with the members SETs and subject
+    /// identifiers use among its keys.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z@._:/-]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 6, |inner| {
+            let key = prop_oneof![
+                Just("sub_id".to_owned()),
+                Just("subject".to_owned()),
+                Just("format".to_owned()),
+                Just("subject_type".to_owned()),
+                Just("user".to_owned()),
+                Just("email".to_owned()),
+                Just("iss".to_owned()),
+                Just("sub".to_owned()),
+                Just("id".to_owned()),
+                Just("events".to_owned()),
+                Just("jti".to_owned()),
+                Just("iat".to_owned()),
+                Just("exp".to_owned()),
+                Just("txn".to_owned()),
+                "[a-z_]{1,8}",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(key, inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever the claims, reading them answers (a SET or a typed error) and a
+        /// SET read always names exactly one event and a `jti`.
+        #[test]
+        fn any_claims_are_read_or_refused_without_panicking(claims in any_json()) {
+            if let Ok(set) = read_claims(&claims, 1_700_000_000, 60) {
+                prop_assert!(!set.jti.is_empty());
+                prop_assert_eq!(claims["events"].as_object().map(|e| e.len()), Some(1));
+                prop_assert!(claims.get("sub").is_none() && claims.get("exp").is_none());
+            }
+        }
+
+        /// An email subject is only ever the address the identifier names.
+        #[test]
+        fn a_subject_is_never_invented(subject in any_json()) {
+            if let EventSubject::Email(email) = subject_of(&subject) {
+                let text = subject.to_string().to_lowercase();
+                prop_assert!(text.contains(&email), "{email} is not in {text}");
+            }
+        }
+    }
 
     #[test]
     fn discovery_goes_between_the_host_and_the_path() {

@@ -414,7 +414,7 @@ impl Store {
         let mut joined = None;
         if let Some(txn) = job.txn {
             let rows = sqlx::query(
-                "SELECT id, state, providers FROM unisession_jobs WHERE caller = $1 AND txn = $2 AND subject = $3 ORDER BY received_at",
+                "SELECT id, state, providers FROM unisession_jobs WHERE caller = $1 AND txn = $2 AND subject = $3 AND state IN ('queued', 'running') ORDER BY received_at",
             )
             .bind(job.caller)
             .bind(txn)
@@ -441,13 +441,19 @@ impl Store {
                         }
                         _ => None,
                     };
-                    sqlx::query("UPDATE unisession_jobs SET providers = $1 WHERE id = $2 AND state = 'queued'")
-                        .bind(widened.map(|p| serde_json::to_string(&p).unwrap_or_default()))
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await?;
-                    joined = Some(id);
-                    break;
+                    // Claimed meanwhile (PostgreSQL reads without locking): not widened,
+                    // so not joined either.
+                    let widened_rows = sqlx::query(
+                        "UPDATE unisession_jobs SET providers = $1 WHERE id = $2 AND state = 'queued'",
+                    )
+                    .bind(widened.map(|p| serde_json::to_string(&p).unwrap_or_default()))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if widened_rows.rows_affected() == 1 {
+                        joined = Some(id);
+                        break;
+                    }
                 }
             }
         }
@@ -708,24 +714,23 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Puts the job back in the queue, due after `wait`, with the report so far.
-    /// `count_attempt = false` gives the attempt back (a shutdown interrupted it).
+    /// Puts the job back in the queue, due after `wait`, with the report so far. An
+    /// interrupted attempt (a shutdown) counts as one: attempt numbers never repeat,
+    /// so a part's records stay one per attempt.
     pub(crate) async fn requeue(
         &self,
         job: &Claimed,
         wait: Duration,
         report: Option<&str>,
-        count_attempt: bool,
     ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE unisession_jobs
              SET state = 'queued', run_after = $1, report = COALESCE($2, report),
-                 attempts = attempts - $3, lease_owner = NULL, lease_until = NULL
-             WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
+                 lease_owner = NULL, lease_until = NULL
+             WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
         )
         .bind(now_ms() + wait.as_millis() as i64)
         .bind(report)
-        .bind(if count_attempt { 0i64 } else { 1i64 })
         .bind(&job.id)
         .bind(&job.lease)
         .execute(&self.pool)

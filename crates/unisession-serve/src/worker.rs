@@ -27,6 +27,16 @@ pub(crate) struct Runner {
     pub grace: Duration,
 }
 
+/// Aborts the heartbeat however `run` ends, a panic in a provider included: a dead
+/// worker's lease then expires and another worker takes the job.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// How an attempt ended.
 enum Ended {
     Finished,
@@ -77,7 +87,7 @@ impl Runner {
         let _entered = span.enter();
         drop(_entered);
         let lost = Arc::new(Notify::new());
-        let heartbeat = {
+        let heartbeat = Heartbeat({
             let store = self.store.clone();
             let job = job.clone();
             let lost = lost.clone();
@@ -95,7 +105,7 @@ impl Runner {
                     }
                 }
             })
-        };
+        });
         let attempt = self.attempt(&job);
         tokio::pin!(attempt);
         let ended = tokio::select! {
@@ -109,7 +119,7 @@ impl Runner {
             None => match tokio::time::timeout(self.grace, &mut attempt).await {
                 Ok(ended) => ended,
                 Err(_) => {
-                    match self.store.requeue(&job, Duration::ZERO, None, false).await {
+                    match self.store.requeue(&job, Duration::ZERO, None).await {
                         Ok(_) => {
                             tracing::info!(job = %job.id, "shutting down: the job goes back to the queue")
                         }
@@ -121,7 +131,7 @@ impl Runner {
                 }
             },
         };
-        heartbeat.abort();
+        drop(heartbeat);
         match ended {
             Ok(Ended::Finished) => {
                 self.metrics
@@ -213,7 +223,7 @@ impl Runner {
                 .saturating_mul(2u32.saturating_pow((job.attempt as u32).saturating_sub(1)))
                 .min(Duration::from_secs(3600));
             tracing::info!(job = %job.id, wait_s = wait.as_secs_f64(), problems = ?report.problems(), "partial; retrying the unfinished providers later");
-            return Ok(if self.store.requeue(job, wait, Some(&json), true).await? {
+            return Ok(if self.store.requeue(job, wait, Some(&json)).await? {
                 Ended::Requeued
             } else {
                 Ended::LeaseLost

@@ -277,7 +277,9 @@ async fn the_legacy_subject_key_iss_sub_mappings_and_bearer_callers_are_served()
     drop(probe);
     std::fs::write(
         &subjects,
-        format!("iss,sub,email\nhttps://idp.example,00u-carol,{carol}\n,opaque-dave,{dave}\n"),
+        format!(
+            "iss,sub,email\nhttps://idp.example,00u-carol,{carol}\nopaque:hr,opaque-dave,{dave}\n"
+        ),
     )
     .unwrap();
     let mut served = Served::start(
@@ -337,5 +339,52 @@ async fn jobs_are_read_with_the_api_token_only() {
     );
     assert_eq!(served.get("/jobs/nope", Some(API_TOKEN)).await.0, 404);
     assert_eq!(served.get("/healthz", None).await.0, 200);
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn two_applications_of_one_org_are_told_apart_by_their_client_ids() {
+    let mut served = Served::start(
+        4,
+        json!({"callers": {
+            "first-app": {"auth": "okta", "issuer": "ISSUER", "client_id": "0oa-first", "allow_insecure_http": true},
+            "okta": {"auth": "okta", "issuer": "ISSUER", "client_id": common::CLIENT_ID, "allow_insecure_http": true},
+        }}),
+    )
+    .await;
+    let email = served.person(2).email;
+    let (status, job) = served
+        .post(
+            Some(&served.okta.token(&served.endpoint)),
+            &Served::email_body(&email),
+        )
+        .await;
+    assert_eq!(status, 204, "the second application of the org was refused");
+    assert_eq!(served.finished(&job.unwrap()).await["caller"], "okta");
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn an_issuer_whose_keys_cannot_be_fetched_is_a_temporary_failure_not_a_verdict() {
+    // The org's keys are at a port nobody listens on: 503 (Okta may try again), not
+    // 401, and nothing is queued.
+    let mut served = Served::start(
+        4,
+        json!({"callers": {
+            "okta": {"auth": "okta", "issuer": "http://127.0.0.1:9", "client_id": common::CLIENT_ID, "allow_insecure_http": true},
+        }}),
+    )
+    .await;
+    let email = served.person(2).email;
+    let mut claims = served.okta.claims(&served.endpoint);
+    claims["iss"] = json!("http://127.0.0.1:9");
+    let token = served
+        .okta
+        .current_key()
+        .sign(&served.okta.header(), &claims);
+    let (status, job) = served.post(Some(&token), &Served::email_body(&email)).await;
+    assert_eq!(status, 503);
+    assert_eq!(job, None);
+    assert!(served.jobs_of(&email).await.is_empty());
     served.stop().await;
 }

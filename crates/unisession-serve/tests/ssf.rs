@@ -69,7 +69,11 @@ impl Receiving {
             t["poll_seconds"] = json!(0.05);
         }
         for (k, v) in transmitter.as_object().unwrap() {
-            t[k] = v.clone();
+            if v.is_null() {
+                t.as_object_mut().unwrap().remove(k);
+            } else {
+                t[k] = v.clone();
+            }
         }
         let mut table = json!({
             "listen": format!("127.0.0.1:{port}"),
@@ -667,5 +671,54 @@ async fn the_specifications_example_sets_and_real_transmitter_shapes_are_underst
             );
         }
     }
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_txn_of_a_finished_job_starts_a_new_one() {
+    let mut r = Receiving::start("push", json!({}), json!({})).await;
+    r.verified_stream().await;
+    let email = r.person(2).email.to_lowercase();
+    let mut first = r.event(tx::SESSION_REVOKED, json!({}), &email);
+    first["txn"] = json!("reused");
+    assert_eq!(r.push(&r.tx.sign(&first)).await.0, 202);
+    r.finished_jobs(&email, 1).await;
+    // The same txn later (a transmitter reusing it): a finished job is not joined.
+    let mut later = r.event(
+        CREDENTIAL_COMPROMISE,
+        json!({"credential_type": "password"}),
+        &email,
+    );
+    later["txn"] = json!("reused");
+    assert_eq!(r.push(&r.tx.sign(&later)).await.0, 202);
+    let jobs = r.finished_jobs(&email, 2).await;
+    assert_eq!(
+        jobs.len(),
+        2,
+        "an event joined a job that had already finished"
+    );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_transmitter_whose_keys_cannot_be_fetched_gets_503_not_an_error_code() {
+    // Its discovery is at a port nobody listens on; the push is not refused as
+    // invalid (the transmitter would drop it) but answered 503, and nothing stored.
+    let mut r = Receiving::start(
+        "push",
+        json!({"issuer": "http://127.0.0.1:9", "token_url": null, "client_id": null}),
+        json!({}),
+    )
+    .await;
+    let email = r.person(2).email.to_lowercase();
+    let mut claims = r.event(tx::SESSION_REVOKED, json!({}), &email);
+    claims["iss"] = json!("http://127.0.0.1:9");
+    let (status, body) = r.push(&r.tx.sign(&claims)).await;
+    assert_eq!(status, 503, "{body}");
+    let record = r.person_record(&email).await;
+    assert!(
+        record["jobs"].as_array().unwrap().is_empty()
+            && record["events"].as_array().unwrap().is_empty()
+    );
     r.stop().await;
 }

@@ -75,6 +75,13 @@ pub fn table(
             },
         },
     });
+    // "ISSUER" in `extra` stands for the fake org's issuer.
+    let extra: Value = serde_json::from_str(
+        &extra
+            .to_string()
+            .replace("\"ISSUER\"", &format!("{:?}", okta.issuer())),
+    )
+    .unwrap();
     if let (Value::Object(t), Value::Object(extra)) = (&mut table, extra) {
         for (k, v) in extra {
             t.insert(k, v);
