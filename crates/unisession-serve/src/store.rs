@@ -265,13 +265,15 @@ fn providers_from(raw: Option<String>) -> Option<BTreeSet<String>> {
     raw.and_then(|r| serde_json::from_str(&r).ok())
 }
 
+/// A new job is due at once (`run_after` 0, whatever this process's clock says); the
+/// oldest received runs first.
 async fn insert_job(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     job: &NewJob<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO unisession_jobs (id, subject, caller, format, state, attempts, finishes, received_at, run_after, providers, txn)
-         VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, 0, $6, $7)",
     )
     .bind(job.id)
     .bind(job.subject)
@@ -585,7 +587,7 @@ impl Store {
     /// Claims the oldest due job (queued and due, or running with an expired lease)
     /// for `lease` from now.
     pub(crate) async fn claim(&self, lease: Duration) -> Result<Option<Claimed>, sqlx::Error> {
-        let now = now_ms();
+        let now = self.clock().await?;
         // The process id first: an operator (and a test) can tell whose leases are whose.
         let owner = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
         let skip_locked = if self.postgres {
@@ -630,12 +632,27 @@ impl Store {
         let done = sqlx::query(
             "UPDATE unisession_jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
         )
-        .bind(now_ms() + lease.as_millis() as i64)
+        .bind(self.clock().await? + lease.as_millis() as i64)
         .bind(&job.id)
         .bind(&job.lease)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The time leases are measured in, in milliseconds since the epoch: the
+    /// database's clock on PostgreSQL, so that replicas whose clocks drift apart never
+    /// take each other's live leases for expired; the process's on SQLite (one host).
+    async fn clock(&self) -> Result<i64, sqlx::Error> {
+        if !self.postgres {
+            return Ok(now_ms());
+        }
+        let row = sqlx::query(
+            "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS now",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        row.try_get("now")
     }
 
     /// Every recorded attempt of the job's pairs, oldest first.
@@ -729,7 +746,7 @@ impl Store {
                  lease_owner = NULL, lease_until = NULL
              WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
         )
-        .bind(now_ms() + wait.as_millis() as i64)
+        .bind(self.clock().await? + wait.as_millis() as i64)
         .bind(report)
         .bind(&job.id)
         .bind(&job.lease)
