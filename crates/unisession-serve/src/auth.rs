@@ -120,6 +120,8 @@ pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
 pub(crate) struct Keys {
     issuer: String,
     discovery: String,
+    /// Keys at a configured URL, instead of the discovery document's `jwks_uri`.
+    pinned: Option<String>,
     min_refresh: Duration,
     http: reqwest::Client,
     state: Mutex<KeyState>,
@@ -158,10 +160,19 @@ impl Keys {
         Self {
             issuer: issuer.trim_end_matches('/').to_owned(),
             discovery,
+            pinned: None,
             min_refresh,
             http,
             state: Mutex::new(KeyState::default()),
         }
+    }
+
+    /// Takes the keys from `url` (set in the configuration), not from discovery:
+    /// for a transmitter whose keys live on another origin (Google's RISC keys are on
+    /// www.googleapis.com, its issuer accounts.google.com).
+    pub(crate) fn pinned(mut self, url: Option<String>) -> Self {
+        self.pinned = url;
+        self
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
@@ -194,6 +205,10 @@ impl Keys {
 
     /// Discovery, then the JWKS it names (same origin as the issuer only).
     async fn fetch(&self) -> Result<Vec<Jwk>, String> {
+        if let Some(url) = &self.pinned {
+            let set: JwkSet = self.get_json(url).await?;
+            return Ok(set.keys);
+        }
         let discovery: Discovery = self.get_json(&self.discovery).await?;
         if discovery.issuer.trim_end_matches('/') != self.issuer {
             return Err(format!(

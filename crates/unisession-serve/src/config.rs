@@ -205,6 +205,12 @@ pub struct Transmitter {
     pub management: Option<Management>,
     /// A stream id known without management (verification events must name it).
     pub stream_id: Option<String>,
+    /// Where its discovery document is, when not at the SSF path (Google:
+    /// `/.well-known/risc-configuration`).
+    pub discovery_url: Option<Url>,
+    /// Where its keys are, when not at the discovery document's `jwks_uri` on the
+    /// issuer's origin.
+    pub jwks_uri: Option<Url>,
     /// The e-mail domains whose people its events may log out (empty: any).
     pub domains: BTreeSet<String>,
 }
@@ -331,6 +337,8 @@ struct RawTransmitter {
     client_secret_file: Option<PathBuf>,
     scopes: Option<Vec<String>>,
     stream_id: Option<String>,
+    discovery_url: Option<String>,
+    jwks_uri: Option<String>,
     #[serde(default)]
     domains: Vec<String>,
 }
@@ -994,6 +1002,16 @@ fn transmitter_from(
         actions,
         management,
         stream_id: raw.stream_id,
+        discovery_url: raw
+            .discovery_url
+            .as_deref()
+            .map(|u| url_setting("discovery_url", u, raw.allow_insecure_http))
+            .transpose()?,
+        jwks_uri: raw
+            .jwks_uri
+            .as_deref()
+            .map(|u| url_setting("jwks_uri", u, raw.allow_insecure_http))
+            .transpose()?,
         domains,
     })
 }

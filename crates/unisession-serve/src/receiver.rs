@@ -88,9 +88,15 @@ fn http_client() -> reqwest::Client {
 
 impl Receiver {
     pub(crate) fn new(transmitter: Transmitter, skew: Duration) -> Self {
-        let discovery = ssf::discovery_url(&transmitter.issuer).unwrap_or_default();
+        let discovery = transmitter
+            .discovery_url
+            .as_ref()
+            .map(|u| u.to_string())
+            .or_else(|| ssf::discovery_url(&transmitter.issuer))
+            .unwrap_or_default();
         Self {
-            keys: Keys::with_discovery(&transmitter.issuer, discovery, transmitter.jwks_refresh),
+            keys: Keys::with_discovery(&transmitter.issuer, discovery, transmitter.jwks_refresh)
+                .pinned(transmitter.jwks_uri.as_ref().map(|u| u.to_string())),
             transmitter,
             skew: skew.as_secs() as i64,
             http: http_client(),
@@ -235,19 +241,25 @@ impl Receiver {
             }
         };
         if VERIFICATION.contains(&set.event_type.as_str()) || set.event_type == STREAM_UPDATED {
-            let EventSubject::Opaque(stream_id) = &set.subject else {
-                return Err(SetError::InvalidRequest(
-                    "a stream event names its stream as an opaque sub_id".to_owned(),
-                )
-                .into());
-            };
             let recorded = store.stream(&t.name).await?;
             let known = recorded
                 .as_ref()
                 .map(|s| s.stream_id.clone())
                 .or_else(|| t.stream_id.clone());
-            if known.as_deref() != Some(stream_id.as_str()) {
-                return Err(SetError::InvalidRequest("no such stream".to_owned()).into());
+            match (&set.subject, &known) {
+                (EventSubject::Opaque(id), Some(known)) if id == known => {}
+                // A transmitter that names no stream (Google's RISC verification) and
+                // a receiver that knows none: nothing to tell apart.
+                (EventSubject::Unknown(_), None) => {}
+                (EventSubject::Opaque(_), _) => {
+                    return Err(SetError::InvalidRequest("no such stream".to_owned()).into());
+                }
+                _ => {
+                    return Err(SetError::InvalidRequest(
+                        "a stream event names its stream as an opaque sub_id".to_owned(),
+                    )
+                    .into());
+                }
             }
             // The stream's own record is written on a repeat too: an earlier try may
             // have stored the event and failed before it.
@@ -260,8 +272,11 @@ impl Receiver {
             }
             let state = set.event.get("state").and_then(Value::as_str);
             let asked = recorded.and_then(|s| s.verify_state);
-            // Asked for: the state must be ours. Unsolicited: it must carry none.
-            if state.is_some() && state != asked.as_deref() {
+            // Asked for here: the state must be ours, or none (unsolicited). Never
+            // asked here (a stream set up outside unisession, verified through the
+            // transmitter's own API): whatever state that was given.
+            let ours = asked.is_some() || t.management.is_some();
+            if ours && state.is_some() && state != asked.as_deref() {
                 return Err(SetError::InvalidState.into());
             }
             let outcome = record("verification", None).await?;
@@ -405,7 +420,12 @@ impl Receiver {
     /// The transmitter's discovery document, checked: its `issuer` is the one
     /// configured and its endpoints are https (or loopback when allowed).
     async fn discovery(&self) -> Result<Value, String> {
-        let url = ssf::discovery_url(&self.transmitter.issuer).ok_or("the issuer is not a URL")?;
+        let url = match &self.transmitter.discovery_url {
+            Some(url) => url.to_string(),
+            None => {
+                ssf::discovery_url(&self.transmitter.issuer).ok_or("the issuer is not a URL")?
+            }
+        };
         let (status, document) = self.call(reqwest::Method::GET, &url, None).await?;
         if status != 200 {
             return Err(format!("GET {url}: {status}"));

@@ -68,6 +68,10 @@ impl Receiving {
         } else {
             t["poll_seconds"] = json!(0.05);
         }
+        // "TX_ISSUER" in `transmitter` stands for the fake transmitter's issuer.
+        let transmitter: Value =
+            serde_json::from_str(&transmitter.to_string().replace("TX_ISSUER", tx.issuer()))
+                .unwrap();
         for (k, v) in transmitter.as_object().unwrap() {
             if v.is_null() {
                 t.as_object_mut().unwrap().remove(k);
@@ -720,5 +724,59 @@ async fn a_transmitter_whose_keys_cannot_be_fetched_gets_503_not_an_error_code()
         record["jobs"].as_array().unwrap().is_empty()
             && record["events"].as_array().unwrap().is_empty()
     );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_google_style_transmitter_with_pinned_keys_and_streamless_verification_is_served() {
+    // Google's RISC: discovery at risc-configuration, keys on another origin
+    // (pinned here; the discovery URL given points nowhere, so only the pin can
+    // work), the subject as subject_type iss-sub inside the event, and a verification
+    // event that names no stream.
+    let probe = Emulator::start(EmulatorConfig::new().users(6))
+        .await
+        .unwrap();
+    let carol = probe.people()[2].email.to_lowercase();
+    drop(probe);
+    let dir = tempfile::tempdir().unwrap();
+    let subjects = dir.path().join("subjects.csv");
+    std::fs::write(
+        &subjects,
+        format!("iss,sub,email\nhttps://accounts.google.com/,7375626A656374,{carol}\n"),
+    )
+    .unwrap();
+    let mut r = Receiving::start(
+        "push",
+        json!({
+            "token_url": null,
+            "client_id": null,
+            "discovery_url": "http://127.0.0.1:9/.well-known/risc-configuration",
+            "jwks_uri": "TX_ISSUER/jwks",
+        }),
+        json!({"subjects_file": subjects.display().to_string()}),
+    )
+    .await;
+    let verification = r.tx.claims(
+        &r.push_url,
+        "https://schemas.openid.net/secevent/risc/event-type/verification",
+        json!({"state": "set-through-google-api"}),
+        Value::Null,
+    );
+    let mut verification = verification;
+    verification.as_object_mut().unwrap().remove("sub_id");
+    let (status, body) = r.push(&r.tx.sign(&verification)).await;
+    assert_eq!(status, 202, "{body}");
+    let mut disabled = r.tx.claims(
+        &r.push_url,
+        ACCOUNT_DISABLED,
+        json!({"subject": {"subject_type": "iss-sub", "iss": "https://accounts.google.com/", "sub": "7375626A656374"}, "reason": "hijacking"}),
+        Value::Null,
+    );
+    disabled.as_object_mut().unwrap().remove("sub_id");
+    let (status, body) = r.push(&r.tx.sign(&disabled)).await;
+    assert_eq!(status, 202, "{body}");
+    let jobs = r.finished_jobs(&carol, 1).await;
+    assert_eq!(jobs[0]["outcome"], "complete", "{:#}", jobs[0]);
+    assert!(r.tx.jwks_fetches() >= 1, "the pinned keys were not used");
     r.stop().await;
 }
