@@ -181,7 +181,7 @@ impl Spec {
     /// The excerpt of this spec: the used paths and everything they reference.
     pub fn excerpt(&self) -> Value {
         let mut out = Map::new();
-        for key in ["openapi", "swagger", "info", "basePath", "host"] {
+        for key in ["openapi", "swagger", "info", "servers", "basePath", "host"] {
             if let Some(v) = self.doc.get(key) {
                 out.insert(key.into(), v.clone());
             }
