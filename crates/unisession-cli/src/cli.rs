@@ -109,6 +109,10 @@ impl Command {
                 command: Some(ServeCommand::Streams),
                 ..
             }) => "serve streams",
+            Command::Serve(ServeArgs {
+                command: Some(ServeCommand::Evidence { .. }),
+                ..
+            }) => "serve evidence",
             Command::Serve(_) => "serve",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
@@ -121,6 +125,15 @@ pub(crate) enum ServeCommand {
     /// Create or update the stream at each managed SSF transmitter, read its status,
     /// ask for a verification event, and show every transmitter's stream.
     Streams,
+    /// Write the evidence of a finished job (HTML page and JSON twin) from the queue
+    /// and the audit trail (`audit_log`, or --audit).
+    Evidence {
+        /// The job id (the `Unisession-Job` header of the 204, or `GET /jobs?subject=`).
+        job: String,
+        /// Where to write the page; the JSON twin goes beside it.
+        #[arg(long, value_name = "FILE")]
+        evidence: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

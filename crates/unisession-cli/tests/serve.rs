@@ -499,6 +499,10 @@ async fn serve_logs_json_lines_that_hold_no_secret_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(accepted.status(), 204);
+    let job_id = accepted.headers()["unisession-job"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let forged = format!("{GTR_TOKEN}x");
     let refused = http
         .post(format!("{url}/global-token-revocation"))
@@ -551,6 +555,68 @@ async fn serve_logs_json_lines_that_hold_no_secret_and_stops_on_sigterm() {
         assert!(!text.contains(secret), "a secret is in the log:\n{text}");
         assert!(!audit.contains(secret), "a secret is in the audit trail");
     }
+
+    // The job's evidence, from the queue and the audit trail, once it has finished.
+    let page = dir.path().join("job-evidence.html");
+    let mut command = Command::new(BIN);
+    command
+        .arg("--config")
+        .arg(&config)
+        .arg("--audit")
+        .arg(dir.path().join("serve.audit.jsonl"))
+        .args([
+            "serve",
+            "--database",
+            &database,
+            "evidence",
+            &job_id,
+            "--evidence",
+        ])
+        .arg(&page)
+        .env("TEST_SLACK_TOKEN", &slack_token)
+        .env("TEST_GTR_TOKEN", GTR_TOKEN)
+        .env_remove("UNISESSION_CONFIG")
+        .env_remove("UNISESSION_DATABASE")
+        .stdin(Stdio::null());
+    let run = common::run(command).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let twin = std::fs::read_to_string(page.with_extension("json")).unwrap();
+    assert!(
+        html.contains(&email.to_lowercase()) && html.contains(&job_id),
+        "the page names the person and the job"
+    );
+    let twin: serde_json::Value = serde_json::from_str(&twin).unwrap();
+    let text = twin.to_string();
+    assert!(
+        text.contains("revoked") && text.contains("sha256"),
+        "{text}"
+    );
+    assert!(!text.contains(GTR_TOKEN) && !text.contains(&slack_token));
+    // A job that does not exist is a clear error.
+    let mut missing = Command::new(BIN);
+    missing
+        .arg("--config")
+        .arg(&config)
+        .arg("--audit")
+        .arg(dir.path().join("serve.audit.jsonl"))
+        .args([
+            "serve",
+            "--database",
+            &database,
+            "evidence",
+            "nope",
+            "--evidence",
+        ])
+        .arg(dir.path().join("x.html"))
+        .env("TEST_SLACK_TOKEN", &slack_token)
+        .env("TEST_GTR_TOKEN", GTR_TOKEN)
+        .env_remove("UNISESSION_CONFIG")
+        .env_remove("UNISESSION_DATABASE")
+        .stdin(Stdio::null());
+    let run = common::run(missing).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no job"), "{}", run.stderr);
 }
 
 #[tokio::test]

@@ -708,6 +708,20 @@ async fn push(
     }
 }
 
+/// One job as the queue holds it (for `unisession serve evidence`), read without
+/// starting a server.
+pub async fn read_job(config: &ServeConfig, id: &str) -> Result<Option<JobView>, ServeError> {
+    let store = Store::open(&config.database)
+        .await
+        .map_err(|e| ServeError::Database(redact(&e.to_string(), &config.database)))?;
+    let job = store
+        .job(id)
+        .await
+        .map_err(|e| ServeError::Database(redact(&e.to_string(), &config.database)));
+    store.close().await;
+    job
+}
+
 /// Creates or updates the stream of every managed transmitter, reads its status and
 /// asks for a verification event (`unisession serve streams`); the transmitters
 /// without management are listed as recorded.

@@ -69,11 +69,15 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &ServeArgs) -> Result<Exit, Cli
         )));
     };
     let (serve, audit) = serve_config(&config.path, table, args)?;
-    if let Some(ServeCommand::Streams) = args.command {
-        return streams(ctx, &serve).await;
-    }
     // --audit wins over the table's audit_log.
     let audit = ctx.cli.audit.clone().or(audit);
+    match &args.command {
+        Some(ServeCommand::Streams) => return streams(ctx, &serve).await,
+        Some(ServeCommand::Evidence { job, evidence }) => {
+            return job_evidence(ctx, &config, &serve, audit.as_deref(), job, evidence).await;
+        }
+        None => {}
+    }
     let providers = ctx.providers(&config, &serve.providers)?;
     let fleet = ctx
         .fleet_builder_with_trail(providers, audit.as_deref())?
@@ -90,6 +94,102 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &ServeArgs) -> Result<Exit, Cli
         .await
         .map_err(|e| CliError::partial(e.to_string()))?;
     Ok(Exit::Complete)
+}
+
+/// `unisession serve evidence JOB --evidence FILE`: the job's report and the audit
+/// records of its person within the job's time, as an auditor's page.
+async fn job_evidence(
+    ctx: &Context<'_>,
+    config: &crate::config::Config,
+    serve: &ServeConfig,
+    audit: Option<&Path>,
+    id: &str,
+    file: &Path,
+) -> Result<Exit, CliError> {
+    use crate::evidence::{self, trail};
+    let Some(audit) = audit else {
+        return Err(CliError::usage(
+            "the evidence needs the audit trail: set audit_log in [serve] or pass --audit FILE",
+        ));
+    };
+    let job = unisession_serve::read_job(serve, id)
+        .await
+        .map_err(|e| CliError::usage(e.to_string()))?
+        .ok_or_else(|| CliError::usage(format!("no job {id:?} in the queue")))?;
+    if job.state != "finished" {
+        return Err(CliError::usage(format!(
+            "job {id} is {}; its evidence is written once it has finished",
+            job.state
+        )));
+    }
+    let report: unisession::fleet::Report = job
+        .report
+        .clone()
+        .and_then(|r| serde_json::from_value(r).ok())
+        .ok_or_else(|| CliError::partial(format!("job {id} holds no readable report")))?;
+    let from = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(
+        job.started_at_ms.unwrap_or(job.received_at_ms),
+    )
+    .unwrap_or(report.started_at);
+    let to = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(
+        job.finished_at_ms.unwrap_or_default(),
+    )
+    .unwrap_or(report.finished_at);
+    // The person's records within the job's time (other jobs of the person at the
+    // same time would be included too; they are about the same person).
+    let extract = trail::extract(audit, |_, record| {
+        record.subject == job.subject && record.time >= from && record.time <= to
+    })?;
+    let outcomes = report
+        .providers
+        .iter()
+        .map(|p| evidence::Outcome {
+            subject: &report.subject,
+            report: p,
+            recorded_at: None,
+        })
+        .collect();
+    let command = format!(
+        "unisession serve: job {id}, triggered by {} ({} subject{}) at {}, {} attempt(s)",
+        job.caller,
+        job.format,
+        job.txn
+            .as_deref()
+            .map(|t| format!(", transaction {t}"))
+            .unwrap_or_default(),
+        time(job.received_at_ms),
+        job.attempts
+    );
+    let gaps = vec![
+        "the audit records are those of this person between the job's start and end".to_owned(),
+    ];
+    let built = evidence::build(evidence::Inputs {
+        source: evidence::Source {
+            command,
+            journal: None,
+        },
+        run: evidence::RunTimes::new(from, to),
+        configuration: evidence::configuration(config, "run"),
+        outcomes,
+        unrecorded_people: 0,
+        trail: extract,
+        gaps,
+    });
+    let written = evidence::write(&built, file)?;
+    if ctx.json() {
+        ctx.print(&crate::output::json(&serde_json::json!({
+            "command": "serve evidence",
+            "job": id,
+            "complete": report.is_complete(),
+        })));
+    } else {
+        ctx.print(&written.line());
+    }
+    Ok(if report.is_complete() {
+        Exit::Complete
+    } else {
+        Exit::Partial
+    })
 }
 
 /// `unisession serve streams`.
