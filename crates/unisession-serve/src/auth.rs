@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -151,12 +151,7 @@ impl Keys {
 
     /// The keys of an issuer whose discovery document is at `discovery`.
     pub(crate) fn with_discovery(issuer: &str, discovery: String, min_refresh: Duration) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
+        let http = http_client(Duration::from_secs(5));
         Self {
             issuer: issuer.trim_end_matches('/').to_owned(),
             discovery,
@@ -176,7 +171,7 @@ impl Keys {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
-        let mut response = self
+        let response = self
             .http
             .get(url)
             .header("accept", "application/json")
@@ -186,21 +181,7 @@ impl Keys {
         if !response.status().is_success() {
             return Err(format!("GET {url}: {}", response.status()));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() > Self::MAX_BODY {
-                return Err(format!(
-                    "GET {url}: the answer is larger than {} bytes",
-                    Self::MAX_BODY
-                ));
-            }
-        }
-        serde_json::from_slice(&body).map_err(|e| format!("GET {url}: {e}"))
+        read_json(response, &format!("GET {url}"), Self::MAX_BODY).await
     }
 
     /// Discovery, then the JWKS it names (same origin as the issuer only).
@@ -346,14 +327,10 @@ impl Authenticator {
     }
 
     fn verify_static(&self, token: &str) -> Result<Verified, Refusal> {
-        let given = Sha256::digest(token.as_bytes());
         let mut matched = None;
         for (i, caller) in self.callers.iter().enumerate() {
             if let CallerAuth::Bearer { token: expected } = &caller.auth {
-                let expected = Sha256::digest(expected.expose_secret().as_bytes());
-                // Hashes of equal length compared in constant time: neither the
-                // token's length nor its first differing byte shows in the timing.
-                if bool::from(given.ct_eq(&expected)) {
+                if same_secret(token, expected) {
                     matched = Some(i);
                 }
             }
@@ -475,6 +452,24 @@ impl Authenticator {
             replay: Some((issuer.to_owned(), jti, (claims.exp + skew + 1) * 1000)),
         })
     }
+}
+
+/// The client for an issuer's or transmitter's own endpoints: no redirect is
+/// followed (keys and tokens never leave the configured origin), bounded in time.
+pub(crate) fn http_client(timeout: Duration) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .unwrap_or_default()
+}
+
+/// Whether `given` is the secret, compared as SHA-256 digests in constant time:
+/// neither the length nor the first differing byte shows in the timing.
+pub(crate) fn same_secret(given: &str, expected: &SecretString) -> bool {
+    let given = Sha256::digest(given.as_bytes());
+    bool::from(given.ct_eq(&Sha256::digest(expected.expose_secret().as_bytes())))
 }
 
 /// The `iss` claim, read without verifying anything (to choose the caller).

@@ -640,17 +640,7 @@ impl ServeConfig {
 }
 
 fn caller_from(settings: &Settings, name: &str, raw: RawCaller) -> Result<Caller, ConfigError> {
-    let mut domains = BTreeSet::new();
-    for domain in &raw.domains {
-        let domain = domain.trim().trim_start_matches('@').to_lowercase();
-        if domain.is_empty() || domain.contains('@') || !domain.contains('.') {
-            return Err(ConfigError::at(
-                "domains",
-                format!("{domain:?} is not a domain"),
-            ));
-        }
-        domains.insert(domain);
-    }
+    let domains = domains(&raw.domains)?;
     let auth = match raw.auth.as_str() {
         "okta" => {
             if raw.token_env.is_some() || raw.token_file.is_some() {
@@ -691,41 +681,8 @@ fn caller_from(settings: &Settings, name: &str, raw: RawCaller) -> Result<Caller
                         "missing; the application's client id in Okta (the token's sub)",
                     )
                 })?;
-            let mut algorithms = Vec::new();
-            for alg in raw.algorithms.unwrap_or_else(|| vec!["RS256".to_owned()]) {
-                algorithms.push(match alg.as_str() {
-                    "RS256" => Algorithm::RS256,
-                    "RS384" => Algorithm::RS384,
-                    "RS512" => Algorithm::RS512,
-                    "ES256" => Algorithm::ES256,
-                    "ES384" => Algorithm::ES384,
-                    "PS256" => Algorithm::PS256,
-                    "PS384" => Algorithm::PS384,
-                    "PS512" => Algorithm::PS512,
-                    other => {
-                        return Err(ConfigError::at(
-                            "algorithms",
-                            format!("{other:?} is not accepted: only asymmetric signatures (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)"),
-                        ));
-                    }
-                });
-            }
-            if algorithms.is_empty() {
-                return Err(ConfigError::at(
-                    "algorithms",
-                    "must name one algorithm at least",
-                ));
-            }
-            let jwks_refresh = seconds(
-                "jwks_refresh_seconds",
-                raw.jwks_refresh_seconds.unwrap_or(10.0),
-            )?;
-            if jwks_refresh < Duration::from_secs(1) {
-                return Err(ConfigError::at(
-                    "jwks_refresh_seconds",
-                    "at least 1: each unknown kid may cost the issuer a request",
-                ));
-            }
+            let algorithms = algorithms(raw.algorithms)?;
+            let jwks_refresh = jwks_refresh(raw.jwks_refresh_seconds)?;
             CallerAuth::Okta {
                 issuer,
                 client_id,
@@ -770,6 +727,34 @@ fn caller_from(settings: &Settings, name: &str, raw: RawCaller) -> Result<Caller
         auth,
         domains,
     })
+}
+
+/// E-mail domains as configured (`@` and case ignored), each checked.
+fn domains(raw: &[String]) -> Result<BTreeSet<String>, ConfigError> {
+    let mut domains = BTreeSet::new();
+    for domain in raw {
+        let domain = domain.trim().trim_start_matches('@').to_lowercase();
+        if domain.is_empty() || domain.contains('@') || !domain.contains('.') {
+            return Err(ConfigError::at(
+                "domains",
+                format!("{domain:?} is not a domain"),
+            ));
+        }
+        domains.insert(domain);
+    }
+    Ok(domains)
+}
+
+/// The least time between two key fetches an unknown `kid` causes (default 10 s).
+fn jwks_refresh(raw: Option<f64>) -> Result<Duration, ConfigError> {
+    let refresh = seconds("jwks_refresh_seconds", raw.unwrap_or(10.0))?;
+    if refresh < Duration::from_secs(1) {
+        return Err(ConfigError::at(
+            "jwks_refresh_seconds",
+            "at least 1: each unknown kid may cost the issuer a request",
+        ));
+    }
+    Ok(refresh)
 }
 
 fn algorithms(raw: Option<Vec<String>>) -> Result<Vec<Algorithm>, ConfigError> {
@@ -958,24 +943,8 @@ fn transmitter_from(
             ));
         }
     }
-    let mut domains = BTreeSet::new();
-    for domain in &raw.domains {
-        let domain = domain.trim().trim_start_matches('@').to_lowercase();
-        if domain.is_empty() || domain.contains('@') || !domain.contains('.') {
-            return Err(ConfigError::at(
-                "domains",
-                format!("{domain:?} is not a domain"),
-            ));
-        }
-        domains.insert(domain);
-    }
-    let jwks_refresh = seconds(
-        "jwks_refresh_seconds",
-        raw.jwks_refresh_seconds.unwrap_or(10.0),
-    )?;
-    if jwks_refresh < Duration::from_secs(1) {
-        return Err(ConfigError::at("jwks_refresh_seconds", "at least 1"));
-    }
+    let domains = domains(&raw.domains)?;
+    let jwks_refresh = jwks_refresh(raw.jwks_refresh_seconds)?;
     let mut audience = raw.audience;
     if audience.is_empty() {
         match &delivery {

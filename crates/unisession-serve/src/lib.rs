@@ -49,10 +49,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use unisession::fleet::Fleet;
@@ -525,9 +523,7 @@ fn api_allowed(app: &App, headers: &HeaderMap) -> bool {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_owned())
         .unwrap_or_default();
-    let given = Sha256::digest(given.as_bytes());
-    let expected = Sha256::digest(SecretString::expose_secret(expected).as_bytes());
-    bool::from(given.ct_eq(&expected))
+    auth::same_secret(&given, expected)
 }
 
 fn unauthorized() -> Response {
@@ -623,9 +619,7 @@ async fn push(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let matches = Sha256::digest(given.as_bytes())
-        .ct_eq(&Sha256::digest(authorization.expose_secret().as_bytes()));
-    if !bool::from(matches) {
+    if !auth::same_secret(given, authorization) {
         return set_error(
             &app,
             StatusCode::UNAUTHORIZED,

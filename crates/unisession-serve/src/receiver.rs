@@ -77,15 +77,6 @@ pub(crate) struct Receiver {
     token: Mutex<Option<Token>>,
 }
 
-fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
-}
-
 impl Receiver {
     pub(crate) fn new(transmitter: Transmitter, skew: Duration) -> Self {
         let discovery = transmitter
@@ -99,7 +90,7 @@ impl Receiver {
                 .pinned(transmitter.jwks_uri.as_ref().map(|u| u.to_string())),
             transmitter,
             skew: skew.as_secs() as i64,
-            http: http_client(),
+            http: crate::auth::http_client(Duration::from_secs(10)),
             token: Mutex::new(None),
         }
     }
