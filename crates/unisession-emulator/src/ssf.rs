@@ -102,6 +102,19 @@ impl std::fmt::Debug for SsfTransmitter {
     }
 }
 
+/// Management and polls need the access token the token endpoint issued.
+async fn require_token(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if authorized(&shared, request.headers()) {
+        next.run(request).await
+    } else {
+        unauthorized()
+    }
+}
+
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     headers
         .get("authorization")
@@ -199,14 +212,7 @@ struct StreamQuery {
     stream_id: Option<String>,
 }
 
-async fn create_stream(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if !authorized(&shared, &headers) {
-        return unauthorized();
-    }
+async fn create_stream(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
     let mut streams = shared.streams.lock().expect("streams lock");
     if !streams.is_empty() {
         return (
@@ -251,12 +257,8 @@ async fn create_stream(
 
 async fn read_stream(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Response {
-    if !authorized(&shared, &headers) {
-        return unauthorized();
-    }
     let streams = shared.streams.lock().expect("streams lock");
     match query.stream_id {
         None => Json(Value::Array(
@@ -270,14 +272,7 @@ async fn read_stream(
     }
 }
 
-async fn update_stream(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if !authorized(&shared, &headers) {
-        return unauthorized();
-    }
+async fn update_stream(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
     let Some(id) = body.get("stream_id").and_then(Value::as_str) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
@@ -301,12 +296,8 @@ async fn update_stream(
 
 async fn delete_stream(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Response {
-    if !authorized(&shared, &headers) {
-        return unauthorized();
-    }
     let Some(id) = query.stream_id else {
         return StatusCode::BAD_REQUEST.into_response();
     };
@@ -318,12 +309,8 @@ async fn delete_stream(
 
 async fn get_status(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Response {
-    if !authorized(&shared, &headers) {
-        return unauthorized();
-    }
     let streams = shared.streams.lock().expect("streams lock");
     match query
         .stream_id
@@ -334,14 +321,7 @@ async fn get_status(
     }
 }
 
-async fn set_status(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if !authorized(&shared, &headers) {
-        return unauthorized();
-    }
+async fn set_status(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
     let id = body["stream_id"].as_str().unwrap_or_default().to_owned();
     let status = body["status"].as_str().unwrap_or_default().to_owned();
     if !["enabled", "paused", "disabled"].contains(&status.as_str()) {
@@ -357,14 +337,7 @@ async fn set_status(
     }
 }
 
-async fn verify(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if !authorized(&shared, &headers) {
-        return unauthorized();
-    }
+async fn verify(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
     let id = body["stream_id"].as_str().unwrap_or_default().to_owned();
     let config = match shared.streams.lock().expect("streams lock").get(&id) {
         Some(stream) => stream.config.clone(),
@@ -389,13 +362,9 @@ async fn verify(
 
 async fn poll(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if !authorized(&shared, &headers) {
-        return unauthorized();
-    }
     shared.polls.fetch_add(1, Ordering::SeqCst);
     if shared.failing_polls.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
@@ -523,10 +492,7 @@ impl SsfTransmitter {
             fail_after_delivery: std::sync::atomic::AtomicBool::new(false),
             http,
         });
-        let router = Router::new()
-            .route("/.well-known/ssf-configuration", get(discovery))
-            .route("/jwks", get(jwks))
-            .route("/oauth2/token", post(token))
+        let managed = Router::new()
             .route(
                 "/ssf/stream",
                 post(create_stream)
@@ -537,6 +503,15 @@ impl SsfTransmitter {
             .route("/ssf/status", get(get_status).post(set_status))
             .route("/ssf/verify", post(verify))
             .route("/ssf/poll/{id}", post(poll))
+            .route_layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                require_token,
+            ));
+        let router = Router::new()
+            .route("/.well-known/ssf-configuration", get(discovery))
+            .route("/jwks", get(jwks))
+            .route("/oauth2/token", post(token))
+            .merge(managed)
             .with_state(shared.clone());
         let running = serve(router, addr).await?;
         Ok(Self {

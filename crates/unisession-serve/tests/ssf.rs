@@ -211,6 +211,14 @@ async fn a_managed_push_stream_is_verified_and_a_session_revoked_event_offboards
     );
     assert_eq!(stream["stream_id"], at_transmitter["stream_id"]);
     assert_eq!(stream["status"], "enabled");
+    // Management needs the access token: without it, the transmitter refuses.
+    let anonymous = r
+        .http
+        .get(format!("{}/ssf/stream", r.tx.issuer()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
     // What the transmitter echoes of the Authorization value is never kept or shown.
     let shown = r.get("/streams").await.to_string();
     assert!(
