@@ -1,5 +1,6 @@
 //! What a provider can do with the configured credential, known before any request.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -23,17 +24,23 @@ pub enum Operation {
     FindUser,
     /// `revoke_users_sessions`
     RevokeUsersSessions,
+    /// `list_users`
+    ListUsers,
+    /// `current_user`
+    CurrentUser,
 }
 
 impl Operation {
     /// Every operation, in trait order.
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 8] = [
         Operation::ListSessions,
         Operation::RevokeSession,
         Operation::RevokeUserSessions,
         Operation::RevokeOtherSessions,
         Operation::FindUser,
         Operation::RevokeUsersSessions,
+        Operation::ListUsers,
+        Operation::CurrentUser,
     ];
 
     /// The snake_case name of the trait method.
@@ -45,6 +52,8 @@ impl Operation {
             Self::RevokeOtherSessions => "revoke_other_sessions",
             Self::FindUser => "find_user",
             Self::RevokeUsersSessions => "revoke_users_sessions",
+            Self::ListUsers => "list_users",
+            Self::CurrentUser => "current_user",
         }
     }
 }
@@ -107,6 +116,16 @@ pub struct Capabilities {
     /// What a user-wide revocation covers, in words, where it is more than one call
     /// (plans name it): `users.signOut, then every OAuth token …`.
     pub revocation_covers: Option<String>,
+    /// `list_users` pages through every account of the directory.
+    pub list_users: bool,
+    /// The largest page `list_users` serves.
+    pub max_users_page: Option<u32>,
+    /// `current_user` names the credential's own account.
+    pub current_user: bool,
+    /// The published rate limit of each operation's call, in calls per minute, where
+    /// the provider publishes one. The fleet's planner weighs calls by it: a call of a
+    /// method allowed 20 times a minute costs as much time as 2.5 of one allowed 50.
+    pub rate_limits: BTreeMap<Operation, u32>,
 }
 
 impl Capabilities {
@@ -130,6 +149,8 @@ impl Capabilities {
             }
             Operation::RevokeOtherSessions => self.revoke_other_sessions,
             Operation::FindUser => self.find_user_by_email,
+            Operation::ListUsers => self.list_users,
+            Operation::CurrentUser => self.current_user,
         }
     }
 
@@ -189,6 +210,15 @@ impl Capabilities {
             ));
         }
         Ok(())
+    }
+
+    /// The time one call of `operation` costs under its published limit, in seconds
+    /// (60 ÷ calls per minute); `None` where no limit is published.
+    pub fn seconds_per_call(&self, operation: Operation) -> Option<f64> {
+        self.rate_limits
+            .get(&operation)
+            .filter(|per_minute| **per_minute > 0)
+            .map(|per_minute| 60.0 / f64::from(*per_minute))
     }
 
     /// Whether a user's sessions can be listed to verify a revocation: either the

@@ -5,7 +5,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::{
-    Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result, Revocation,
+    Account, Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result, Revocation,
     Session, SessionProvider, SessionRef, UserId, UserLookup,
 };
 
@@ -133,6 +133,33 @@ impl<P: SessionProvider> SessionProvider for Checked<P> {
                 .map_err(|e| self.name_error(op, e))?;
         }
         Ok(lookup)
+    }
+
+    async fn list_users(&self, query: &ListQuery) -> Result<Page<Account>> {
+        let op = Operation::ListUsers;
+        self.gate(op, self.capabilities().require(op))?;
+        if query.user.is_some() {
+            return Err(self.name_error(
+                op,
+                Error::invalid_input("list_users takes no user filter"),
+            ));
+        }
+        if query.limit == Some(0) {
+            return Err(self.name_error(op, Error::invalid_input("a page size of 0 was asked for")));
+        }
+        self.inner
+            .list_users(query)
+            .await
+            .map_err(|e| self.name_error(op, e))
+    }
+
+    async fn current_user(&self) -> Result<UserId> {
+        let op = Operation::CurrentUser;
+        self.gate(op, self.capabilities().require(op))?;
+        self.inner
+            .current_user()
+            .await
+            .map_err(|e| self.name_error(op, e))
     }
 
     /// Asked only of a provider that says it can confirm ([`Capabilities::confirms_revocation`]).

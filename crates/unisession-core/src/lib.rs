@@ -86,6 +86,7 @@ pub use memory::{InMemoryProvider, InMemoryProviderBuilder};
 #[cfg(feature = "mock")]
 pub use mock::MockSessionProvider;
 pub use model::{
+    Account, AccountStatus,
     Cursor, Device, DeviceKind, DeviceScope, ListQuery, Page, Session, SessionId, SessionRef,
     UserId, UserLookup, UserRef,
 };

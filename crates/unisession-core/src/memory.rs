@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::{
-    Capabilities, Cursor, Device, DeviceKind, DeviceScope, Email, Error, ErrorKind, ListQuery,
+    Account, AccountStatus, Capabilities, Cursor, Device, DeviceKind, DeviceScope, Email, Error, ErrorKind, ListQuery,
     Operation, Page, Result, Revocation, Session, SessionId, SessionProvider, SessionRef, UserId,
     UserLookup, UserRef,
 };
@@ -381,5 +381,52 @@ impl SessionProvider for InMemoryProvider {
             .confirm(user.email.as_deref(), "the in-memory lookup", &user.id)
             .map_err(|e| self.fail(e, op))?;
         Ok(UserLookup::Found(user))
+    }
+
+    /// Every user, as active accounts, in the order they were added (offset cursors,
+    /// with the total). Needs [`Capabilities::list_users`].
+    async fn list_users(&self, query: &ListQuery) -> Result<Page<Account>> {
+        let op = Operation::ListUsers;
+        self.capabilities
+            .require(op)
+            .map_err(|e| self.fail(e, op))?;
+        self.enter();
+        let state = self.state();
+        let start = match &query.cursor {
+            Some(cursor) => cursor.as_str().parse::<usize>().map_err(|_| {
+                self.fail(Error::invalid_input("not a cursor of this provider"), op)
+            })?,
+            None => 0,
+        };
+        let size = query
+            .limit
+            .map_or(self.page_size, |l| (l as usize).min(self.page_size))
+            .max(1);
+        let items: Vec<Account> = state
+            .users
+            .iter()
+            .skip(start)
+            .take(size)
+            .map(|u| Account::new(u.clone(), AccountStatus::Active))
+            .collect();
+        let next = start + items.len();
+        let cursor = (next < state.users.len()).then(|| Cursor::new(next.to_string()));
+        Ok(Page::new(items, cursor).with_total(state.users.len() as u64))
+    }
+
+    /// The caller set with [`set_caller`](Self::set_caller). Needs
+    /// [`Capabilities::current_user`].
+    async fn current_user(&self) -> Result<UserId> {
+        let op = Operation::CurrentUser;
+        self.capabilities
+            .require(op)
+            .map_err(|e| self.fail(e, op))?;
+        self.enter();
+        self.state().caller.clone().ok_or_else(|| {
+            self.fail(
+                Error::new(ErrorKind::Provider, "no caller is set"),
+                op,
+            )
+        })
     }
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Capabilities, DeviceScope, Email, ListQuery, Page, Result, Revocation, Session,
+    Account, Capabilities, DeviceScope, Email, ListQuery, Page, Result, Revocation, Session,
     SessionProvider, SessionRef, UserId, UserLookup, Verification,
 };
 
@@ -38,6 +38,8 @@ mockall::mock! {
         async fn revoke_user_sessions(&self, user: &UserId, scope: DeviceScope) -> Result<Revocation>;
         async fn revoke_other_sessions(&self) -> Result<Revocation>;
         async fn find_user(&self, email: &Email) -> Result<UserLookup>;
+        async fn list_users(&self, query: &ListQuery) -> Result<Page<Account>>;
+        async fn current_user(&self) -> Result<UserId>;
         async fn revoke_users_sessions(
             &self,
             users: &[UserId],

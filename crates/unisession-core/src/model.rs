@@ -304,6 +304,65 @@ impl UserRef {
     }
 }
 
+/// What a directory listing says of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AccountStatus {
+    /// A person who can sign in.
+    Active,
+    /// Deactivated or deleted: cannot sign in, holds no session.
+    Deactivated,
+    /// Invited, never signed in.
+    Invited,
+    /// A bot or application account, not a person.
+    Bot,
+}
+
+impl AccountStatus {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Deactivated => "deactivated",
+            Self::Invited => "invited",
+            Self::Bot => "bot",
+        }
+    }
+}
+
+/// One account of a provider's directory, as
+/// [`list_users`](crate::SessionProvider::list_users) shows it.
+///
+/// `user.email` is `None` where the credential cannot see the address: such a
+/// listing cannot prove that somebody is absent.
+///
+/// ```
+/// use unisession_core::{Account, AccountStatus, UserRef};
+/// let bob = Account::new(UserRef::new("U2").with_email("bob@corp.example"), AccountStatus::Active);
+/// assert!(bob.is_person());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Account {
+    /// The user: id, email where visible, name.
+    pub user: UserRef,
+    /// Whether it is a person who can sign in.
+    pub status: AccountStatus,
+}
+
+impl Account {
+    /// An account.
+    pub fn new(user: UserRef, status: AccountStatus) -> Self {
+        Self { user, status }
+    }
+
+    /// An active person (not deactivated, invited, or a bot).
+    pub fn is_person(&self) -> bool {
+        self.status == AccountStatus::Active
+    }
+}
+
 /// What a lookup by email established: the person, or that the provider has nobody
 /// with this email.
 ///

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result, Revocation,
+    Account, Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result, Revocation,
     Session, SessionRef, UserId, UserLookup, Verification,
 };
 
@@ -79,6 +79,31 @@ pub trait SessionProvider: fmt::Debug + fmt::Display + Send + Sync + 'static {
         ))
     }
 
+    /// One page of the provider's directory: every account, people and others, with
+    /// its status and the email where the credential can see it. `query.user` must be
+    /// `None`; `query.limit` asks for a page size. A page's `total`, where the server
+    /// gives one, counts the whole directory.
+    ///
+    /// The default answers `Unsupported`.
+    async fn list_users(&self, query: &ListQuery) -> Result<Page<Account>> {
+        let _ = query;
+        Err(Error::unsupported(
+            Operation::ListUsers,
+            "this provider cannot list its users",
+        ))
+    }
+
+    /// The account the configured credential belongs to (kept out of an
+    /// incident-wide logout, which would otherwise end its own access midway).
+    ///
+    /// The default answers `Unsupported`.
+    async fn current_user(&self) -> Result<UserId> {
+        Err(Error::unsupported(
+            Operation::CurrentUser,
+            "this provider cannot name the credential's own account",
+        ))
+    }
+
     /// What the provider itself shows of a user-wide revocation requested at
     /// `requested_at`, for a provider that cannot list the user's sessions but keeps a
     /// record of their end (an identity provider's audit log, or the time from which
@@ -145,6 +170,14 @@ macro_rules! forward_provider {
 
             async fn find_user(&self, email: &Email) -> Result<UserLookup> {
                 (**self).find_user(email).await
+            }
+
+            async fn list_users(&self, query: &ListQuery) -> Result<Page<Account>> {
+                (**self).list_users(query).await
+            }
+
+            async fn current_user(&self) -> Result<UserId> {
+                (**self).current_user().await
             }
 
             async fn revoke_users_sessions(
