@@ -349,12 +349,34 @@ pub struct Account {
     pub user: UserRef,
     /// Whether it is a person who can sign in.
     pub status: AccountStatus,
+    /// Further addresses the account answers to, where a provider keeps several
+    /// (Rocket.Chat): a lookup by any of them finds it, so a scan matches them too.
+    pub other_emails: Vec<String>,
 }
 
 impl Account {
     /// An account.
     pub fn new(user: UserRef, status: AccountStatus) -> Self {
-        Self { user, status }
+        Self {
+            user,
+            status,
+            other_emails: Vec::new(),
+        }
+    }
+
+    /// Sets the further addresses.
+    pub fn with_other_emails(mut self, emails: impl IntoIterator<Item = String>) -> Self {
+        self.other_emails = emails.into_iter().collect();
+        self
+    }
+
+    /// Every address the account answers to: the email, then the others.
+    pub fn emails(&self) -> impl Iterator<Item = &str> {
+        self.user
+            .email
+            .as_deref()
+            .into_iter()
+            .chain(self.other_emails.iter().map(String::as_str))
     }
 
     /// An active person (not deactivated, invited, or a bot).

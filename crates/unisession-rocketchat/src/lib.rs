@@ -25,6 +25,8 @@
 //! | `revoke_user_sessions` | `GET users.info?userId=`, then `POST users.logout` | same | none | `logout-other-user` for others |
 //! | `revoke_other_sessions` | `POST users.removeOtherTokens` | same | none | none |
 //! | `find_user` | `GET users.info?email=` (8.4+), else `users.list?query=` | same | none | `view-full-other-user-info` for others (checked once with `me` and `permissions.listAll`) |
+//! | `list_users` | `GET users.list?count=&offset=` (no `fields`, no `query`) | same | none | `view-d-room`; emails only with `view-full-other-user-info` |
+//! | `current_user` | the credential's user id (no call) | same | none | none |
 //!
 //! * Pages: `offset`/`count` with `count` ≤ 100 (never 0) and `total`; one session
 //!   per login token, newest first; `current` where the server marks it (own scope).
@@ -102,6 +104,7 @@
 mod config;
 #[doc(hidden)]
 pub mod decode;
+mod directory;
 mod errors;
 mod lookup;
 mod provider;

@@ -173,11 +173,21 @@ impl RocketChatProvider {
         capabilities.revoke_user_sessions = true;
         capabilities.revoke_other_sessions = true;
         capabilities.find_user_by_email = true;
+        capabilities.list_users = true;
+        capabilities.max_users_page = Some(MAX_COUNT);
+        capabilities.current_user = true;
+        // The API rate limiter's default: 10 calls per endpoint per minute
+        // (`apps/meteor/server/settings/rate.ts`); the planner weighs them alike.
+        capabilities.rate_limits = Operation::ALL.into_iter().map(|op| (op, 10)).collect();
         // Without the Enterprise license only the token APIs remain.
         let mut community = Capabilities::none();
         community.revoke_user_sessions = builder.user_revocation == UserRevocation::AllTokens;
         community.revoke_other_sessions = true;
         community.find_user_by_email = true;
+        community.list_users = true;
+        community.max_users_page = Some(MAX_COUNT);
+        community.current_user = true;
+        community.rate_limits = capabilities.rate_limits.clone();
         let mut with_current = capabilities.clone();
         with_current.marks_current_session = builder.scope == Scope::Own;
         let session = match &credential {
@@ -505,5 +515,20 @@ impl SessionProvider for RocketChatProvider {
             self.known.remember(user.id.as_str());
         }
         Ok(lookup)
+    }
+
+    /// `users.list` pages (see the crate docs). Listed ids are remembered as known,
+    /// so a revocation of one found here needs no `users.info` first.
+    async fn list_users(&self, query: &ListQuery) -> Result<Page<unisession_core::Account>> {
+        let page = self.users_page(query).await?;
+        for account in &page.items {
+            self.known.remember(account.user.id.as_str());
+        }
+        Ok(page)
+    }
+
+    /// The credential's user id.
+    async fn current_user(&self) -> Result<UserId> {
+        self.own_user().await
     }
 }

@@ -155,6 +155,9 @@ pub(crate) struct User {
     pub active: Option<bool>,
     #[serde(default)]
     pub emails: Vec<Email>,
+    /// `user`, `bot`, `app`…
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -26,6 +26,8 @@
 //! | `revoke_users_sessions` | `admin.users.session.resetBulk` | 2 | chunks of ≤ 1000 users; `Queued`; `failed_for_some_users` is resolved per user |
 //! | `revoke_other_sessions` | — | | Slack has no such call: `Unsupported` |
 //! | `find_user` | `users.lookupByEmail` | 3 | `users_not_found` is `NotFound` (deactivated users too); the user must carry the email in `profile.email`; `enterprise_is_restricted` (an org token) is `PermissionDenied` |
+//! | `list_users` | `admin.teams.list` (3, once; skipped with a configured `team_id`), then `users.list` per workspace | 2 | `team_id` is required with an org token; `limit` ≤ 1000 (200 by default); deactivated, invited and bot members are marked so; `profile.email` needs `users:read.email` |
+//! | `current_user` | `auth.test` | 4 | `user_id` |
 //! | extras | `getSettings`, `setSettings`, `clearSettings`, `auth.test` | 4 | session duration policy; `whoami` |
 //!
 //! # What Slack requires
@@ -35,7 +37,9 @@
 //! * An **org-level user token** (`xoxp-…`) of an Org Owner or Admin, from an app
 //!   installed on the whole organisation, with the scopes `admin.users:read` (listing,
 //!   getSettings), `admin.users:write` (invalidate, reset, resetBulk, set/clearSettings)
-//!   `users:read` (`users.info`, the existence check) and `users:read.email` (lookup). Bot tokens are refused (`not_allowed_token_type`).
+//!   `users:read` (`users.info`, the existence check, `users.list`), `users:read.email`
+//!   (lookup, and emails in `users.list`) and `admin.teams:read` (the workspaces, unless
+//!   `team_id` is configured). Bot tokens are refused (`not_allowed_token_type`).
 //!   The token travels only in `Authorization: Bearer`.
 //! * Only the primary owner may end the primary owner's sessions; bots cannot be reset.
 //!
@@ -66,6 +70,7 @@
 mod config;
 #[doc(hidden)]
 pub mod decode;
+mod directory;
 mod errors;
 mod extras;
 mod provider;

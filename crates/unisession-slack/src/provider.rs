@@ -21,11 +21,13 @@ pub struct SlackProvider {
     name: String,
     http: HttpClient,
     token: SecretString,
-    team_id: Option<String>,
+    pub(crate) team_id: Option<String>,
     page_size: u32,
     pub(crate) bulk_chunk: usize,
     capabilities: Capabilities,
     known: KnownUsers,
+    /// The organisation's workspaces, once `admin.teams.list` named them.
+    pub(crate) workspaces: std::sync::Mutex<Option<Vec<String>>>,
 }
 
 impl fmt::Debug for SlackProvider {
@@ -110,6 +112,21 @@ impl SlackProvider {
         capabilities.find_user_by_email = true;
         capabilities.bulk_revoke_users = Some(parts.bulk_chunk);
         capabilities.bulk_revocation_is_async = true;
+        capabilities.list_users = true;
+        capabilities.max_users_page = Some(1000);
+        capabilities.current_user = true;
+        capabilities.rate_limits = [
+            (Operation::ListSessions, Tier::Two),
+            (Operation::RevokeSession, Tier::Two),
+            (Operation::RevokeUserSessions, Tier::Two),
+            (Operation::RevokeUsersSessions, Tier::Two),
+            (Operation::FindUser, Tier::Three),
+            (Operation::ListUsers, Tier::Two),
+            (Operation::CurrentUser, Tier::Four),
+        ]
+        .into_iter()
+        .map(|(op, tier)| (op, tier.per_minute()))
+        .collect();
         Self {
             name: parts.name,
             http,
@@ -119,6 +136,7 @@ impl SlackProvider {
             bulk_chunk: parts.bulk_chunk,
             capabilities,
             known: KnownUsers::default(),
+            workspaces: std::sync::Mutex::new(None),
         }
     }
 
@@ -439,6 +457,21 @@ impl SessionProvider for SlackProvider {
             self.known.remember(user.id.as_str());
         }
         Ok(lookup)
+    }
+
+    /// `users.list`, one workspace after another (see the crate docs).
+    /// Listed ids are remembered as known: a revocation of one needs no `users.info`.
+    async fn list_users(&self, query: &ListQuery) -> Result<Page<unisession_core::Account>> {
+        let page = self.users_page(query).await?;
+        for account in &page.items {
+            self.known.remember(account.user.id.as_str());
+        }
+        Ok(page)
+    }
+
+    /// `auth.test`'s `user_id`.
+    async fn current_user(&self) -> Result<UserId> {
+        self.own_user().await
     }
 
     /// `admin.users.session.resetBulk` in chunks of up to 1000 users: each user is

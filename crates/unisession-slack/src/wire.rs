@@ -133,3 +133,41 @@ fn u64_from_number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::
         Id::Text(s) => s.parse().map_err(serde::de::Error::custom),
     }
 }
+
+/// `users.list`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct UsersList {
+    #[serde(default)]
+    pub members: Vec<Member>,
+}
+
+/// A member of `users.list`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Member {
+    pub id: String,
+    #[serde(default)]
+    pub real_name: Option<String>,
+    #[serde(default)]
+    pub deleted: Option<bool>,
+    #[serde(default)]
+    pub is_bot: Option<bool>,
+    #[serde(default)]
+    pub is_app_user: Option<bool>,
+    #[serde(default)]
+    pub is_invited_user: Option<bool>,
+    #[serde(default)]
+    pub profile: Option<Profile>,
+}
+
+/// `admin.teams.list`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct TeamsList {
+    #[serde(default)]
+    pub teams: Vec<Team>,
+}
+
+/// A workspace of `admin.teams.list`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Team {
+    pub id: String,
+}

@@ -134,7 +134,28 @@ impl SlackEmulator {
 
     /// Adds a user with this email; returns the id.
     pub fn add_user(&self, email: &str) -> String {
-        self.0.state.add_user(email)
+        self.0.state.add_user(email, Standing::Active)
+    }
+
+    /// Adds a deactivated user (`deleted: true`) with this email; returns the id.
+    pub fn add_deactivated_user(&self, email: &str) -> String {
+        self.0.state.add_user(email, Standing::Deleted)
+    }
+
+    /// Adds an invited user (`is_invited_user: true`, never joined) with this
+    /// email; returns the id.
+    pub fn add_invited_user(&self, email: &str) -> String {
+        self.0.state.add_user(email, Standing::Invited)
+    }
+
+    /// Deactivates a user, ending its sessions. `false` for an unknown id.
+    pub fn deactivate(&self, user: &str) -> bool {
+        self.0.state.deactivate(user)
+    }
+
+    /// The organisation's workspaces (`team_id`s), the first being [`team_id`](Self::team_id).
+    pub fn workspaces(&self) -> &[String] {
+        &self.0.state.workspaces
     }
 
     /// Switches the Enterprise plan on or off.

@@ -39,6 +39,8 @@ pub(super) async fn method(
         }
         "users.lookupByEmail" => (Tier::Three, None),
         "users.info" => (Tier::Four, None),
+        "users.list" => (Tier::Two, None),
+        "admin.teams.list" => (Tier::Three, Some("admin.teams:read")),
         "auth.test" => (Tier::Special, None),
         _ => return fail("unknown_method"),
     };
@@ -97,6 +99,8 @@ pub(super) async fn method(
         "admin.users.session.clearSettings" => clear_settings(&slack, &call),
         "users.lookupByEmail" => lookup_by_email(&slack, &call, kind),
         "users.info" => users_info(&slack, &call),
+        "users.list" => users_list(&slack, &call, kind),
+        "admin.teams.list" => teams_list(&slack, &call),
         "auth.test" => auth_test(&slack, &call, caller, kind),
         _ => fail("unknown_method"),
     }

@@ -59,12 +59,15 @@ use crate::dataset::{DEVICES, Dataset, DeviceClass, DeviceProfile, seed_session,
 use crate::faults::Faults;
 
 mod call;
+mod directory;
 mod handle;
 mod methods;
 mod settings;
 
 #[allow(unused_imports)]
 use call::*;
+#[allow(unused_imports)]
+use directory::*;
 pub use handle::*;
 #[allow(unused_imports)]
 use methods::*;
@@ -89,6 +92,13 @@ pub struct SlackConfig {
     /// `enterprise_is_restricted` ("This method was called with an inappropriate
     /// enterprise-level token.").
     pub lookup_refuses_org_token: bool,
+    /// Workspaces of the organisation (at least 1): `users.list` lists one at a time
+    /// (`team_id`), `admin.teams.list` names them. People are spread over them in
+    /// turn; administrators and the primary owner belong to every one.
+    pub workspaces: usize,
+    /// The token lacks `users:read.email`: `users.list` members carry no
+    /// `profile.email`.
+    pub list_without_email: bool,
 }
 
 impl Default for SlackConfig {
@@ -98,8 +108,20 @@ impl Default for SlackConfig {
             reset_bulk_delay: Duration::from_millis(30),
             expired_session_answer: false,
             lookup_refuses_org_token: false,
+            workspaces: 1,
+            list_without_email: false,
         }
     }
+}
+
+/// An account's state in the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    Active,
+    /// Deactivated: `deleted: true`.
+    Deleted,
+    /// Invited, not yet joined: `is_invited_user: true`.
+    Invited,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +133,7 @@ struct User {
     is_admin: bool,
     is_primary_owner: bool,
     is_bot: bool,
+    standing: Standing,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -186,6 +209,9 @@ pub(crate) struct Slack {
     reset_bulk_delay: Duration,
     expired_session_answer: bool,
     lookup_refuses_org_token: bool,
+    /// The workspaces' ids; the first is `team_id`.
+    pub(crate) workspaces: Vec<String>,
+    list_without_email: bool,
 }
 
 impl Provider for Slack {
@@ -252,6 +278,11 @@ impl Slack {
         let mut rng = fastrand::Rng::with_seed(seed ^ 0x51AC);
         let team_id = slack_id('T', &mut rng);
         let enterprise_id = slack_id('E', &mut rng);
+        let mut workspaces = vec![team_id.clone()];
+        let mut workspace_rng = fastrand::Rng::with_seed(seed ^ 0x7EA5);
+        while workspaces.len() < config.workspaces.max(1) {
+            workspaces.push(slack_id('T', &mut workspace_rng));
+        }
         let mut users = Vec::new();
         for person in dataset.people() {
             users.push(User {
@@ -262,6 +293,7 @@ impl Slack {
                 is_admin: person.admin,
                 is_primary_owner: false,
                 is_bot: false,
+                standing: Standing::Active,
             });
         }
         let owner = users.len() as u32;
@@ -274,6 +306,7 @@ impl Slack {
             is_admin: true,
             is_primary_owner: true,
             is_bot: false,
+            standing: Standing::Active,
         });
         users.push(User {
             id: slack_id('U', &mut rng),
@@ -283,6 +316,7 @@ impl Slack {
             is_admin: false,
             is_primary_owner: false,
             is_bot: true,
+            standing: Standing::Active,
         });
         let by_id = users
             .iter()
@@ -346,6 +380,8 @@ impl Slack {
             reset_bulk_delay: config.reset_bulk_delay,
             expired_session_answer: config.expired_session_answer,
             lookup_refuses_org_token: config.lookup_refuses_org_token,
+            workspaces,
+            list_without_email: config.list_without_email,
         }
     }
 
@@ -422,7 +458,7 @@ impl Slack {
             .collect()
     }
 
-    pub(crate) fn add_user(&self, email: &str) -> String {
+    pub(crate) fn add_user(&self, email: &str, standing: Standing) -> String {
         let mut data = self.data();
         let id = slack_id('U', &mut data.rng);
         let index = data.users.len() as u32;
@@ -434,9 +470,21 @@ impl Slack {
             is_admin: false,
             is_primary_owner: false,
             is_bot: false,
+            standing,
         });
         data.by_id.insert(id.clone(), index);
         id
+    }
+
+    /// Deactivates a user (`deleted: true`); its sessions end, as Slack's do.
+    pub(crate) fn deactivate(&self, user: &str) -> bool {
+        let mut data = self.data();
+        let Some(&index) = data.by_id.get(user) else {
+            return false;
+        };
+        data.users[index as usize].standing = Standing::Deleted;
+        data.sessions.retain(|_, s| s.user != index);
+        true
     }
 
     pub(crate) fn set_enterprise(&self, enterprise: bool) {

@@ -110,10 +110,12 @@ pub(super) fn lookup_by_email(slack: &Slack, call: &Call, kind: TokenKind) -> Re
         return fail("invalid_arguments");
     };
     let data = slack.data();
+    // Deactivated users answer `users_not_found` (research §3).
     let found = data.users.iter().position(|u| {
-        u.email
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+        u.standing != Standing::Deleted
+            && u.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
     });
     let answered = slack.common.answer_lookup(found, data.users.len(), |id| {
         data.by_id.get(id).map(|&i| i as usize)
@@ -148,7 +150,7 @@ pub(super) fn user_json(slack: &Slack, user: &User) -> Value {
         "id": user.id,
         "team_id": slack.team_id,
         "name": user.name,
-        "deleted": false,
+        "deleted": user.standing == Standing::Deleted,
         "color": "9f69e7",
         "real_name": user.real_name,
         "tz": "Europe/Berlin",
@@ -161,6 +163,7 @@ pub(super) fn user_json(slack: &Slack, user: &User) -> Value {
         "is_ultra_restricted": false,
         "is_bot": user.is_bot,
         "is_app_user": false,
+        "is_invited_user": user.standing == Standing::Invited,
         "updated": 1_502_138_686,
         "has_2fa": false,
         "profile": {"email": user.email, "real_name": user.real_name, "display_name": user.name, "team": slack.team_id},
