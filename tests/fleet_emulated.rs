@@ -612,8 +612,27 @@ async fn an_interrupted_run_resumes_from_the_journal_at_every_step_without_dupli
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines[0]["type"], "header");
+    // An accepted revocation is journaled once, before its outcome: a resumed run
+    // verifies it instead of revoking again.
+    let revoked: Vec<(String, String)> = lines[1..]
+        .iter()
+        .filter(|l| l["type"] == "revoked")
+        .map(|l| {
+            (
+                l["subject"].as_str().unwrap().to_owned(),
+                l["provider"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let revoked_unique: BTreeSet<_> = revoked.iter().cloned().collect();
+    assert_eq!(
+        revoked.len(),
+        revoked_unique.len(),
+        "a pair was revoked twice"
+    );
     let outcomes: Vec<(String, String)> = lines[1..]
         .iter()
+        .filter(|l| l["type"] == "outcome")
         .map(|l| {
             (
                 l["subject"].as_str().unwrap().to_owned(),

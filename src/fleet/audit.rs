@@ -29,6 +29,8 @@ pub enum AuditOperation {
     RevokeSession,
     /// A fresh listing to verify.
     Verify,
+    /// A listing of the provider's directory (people resolved by a scan).
+    ListUsers,
 }
 
 /// What an audited action gave.
@@ -92,6 +94,7 @@ names!(AuditOperation {
     RevokeUsersSessions => "revoke_users_sessions",
     RevokeSession => "revoke_session",
     Verify => "verify",
+    ListUsers => "list_users",
 });
 
 names!(AuditOutcome {

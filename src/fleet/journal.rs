@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use unisession_core::{Revocation, UserId};
+
 use super::{ProviderOutcome, ProviderReport, Subject};
 
 const VERSION: u32 = 1;
@@ -61,6 +63,15 @@ enum Line {
         subject: String,
         #[serde(flatten)]
         report: ProviderReport,
+        at: DateTime<Utc>,
+    },
+    /// The provider accepted the revocation; its verification has not been recorded
+    /// yet. A resumed run verifies the pair without revoking again.
+    Revoked {
+        subject: String,
+        provider: String,
+        user: UserId,
+        revocation: Revocation,
         at: DateTime<Utc>,
     },
 }
@@ -142,6 +153,8 @@ impl JournalRecord {
                     report,
                     at,
                 }),
+                // An accepted revocation awaiting its outcome line: not an outcome.
+                (Ok(Line::Revoked { .. }), Some(_)) => {}
                 _ => return Err(corrupt(number)),
             }
         }
@@ -192,6 +205,8 @@ pub(crate) struct Journal {
     path: PathBuf,
     file: Mutex<File>,
     done: BTreeMap<(String, String), ProviderReport>,
+    /// Pairs whose revocation was accepted but whose outcome was not recorded.
+    revoked: BTreeMap<(String, String), (UserId, Revocation)>,
 }
 
 impl Journal {
@@ -213,6 +228,7 @@ impl Journal {
             .open(path)
             .map_err(io)?;
         let mut done = BTreeMap::new();
+        let mut revoked = BTreeMap::new();
         let mut good_end = 0u64;
         let mut header_seen = false;
         {
@@ -245,11 +261,21 @@ impl Journal {
                         // A failed pair is not done: the next run tries it again (the
                         // journal keeps every attempt; a pair's last line is its outcome).
                         let key = (subject, report.provider.clone());
+                        revoked.remove(&key);
                         if matches!(report.outcome, ProviderOutcome::Failed { .. }) {
                             done.remove(&key);
                         } else {
                             done.insert(key, report);
                         }
+                    }
+                    Ok(Line::Revoked {
+                        subject,
+                        provider,
+                        user,
+                        revocation,
+                        ..
+                    }) if header_seen => {
+                        revoked.insert((subject, provider), (user, revocation));
                     }
                     _ => {
                         return Err(JournalError::Corrupt {
@@ -270,6 +296,7 @@ impl Journal {
             path: path.to_owned(),
             file: Mutex::new(file),
             done,
+            revoked,
         };
         if !header_seen {
             journal.append(&Line::Header {
@@ -286,6 +313,29 @@ impl Journal {
     /// The recorded outcome of a pair, if it is finished (a failure is not).
     pub(crate) fn done(&self, subject: &str, provider: &str) -> Option<&ProviderReport> {
         self.done.get(&(subject.to_owned(), provider.to_owned()))
+    }
+
+    /// The accepted revocation of a pair whose outcome was never recorded (the run
+    /// was killed between the two): verify it, do not revoke again.
+    pub(crate) fn revoked(&self, subject: &str, provider: &str) -> Option<&(UserId, Revocation)> {
+        self.revoked.get(&(subject.to_owned(), provider.to_owned()))
+    }
+
+    /// Records that the provider accepted a pair's revocation, before it is verified.
+    pub(crate) fn record_revoked(
+        &self,
+        subject: &str,
+        provider: &str,
+        user: &UserId,
+        revocation: Revocation,
+    ) -> Result<(), JournalError> {
+        self.append(&Line::Revoked {
+            subject: subject.to_owned(),
+            provider: provider.to_owned(),
+            user: user.clone(),
+            revocation,
+            at: Utc::now(),
+        })
     }
 
     /// How many pairs were finished before this run.

@@ -12,10 +12,11 @@ use unisession_core::telemetry::track_retries;
 use unisession_core::{Revocation, UserId, Verification};
 
 use super::audit::{AuditOperation, AuditOutcome};
+use super::directory::ResolutionPlan;
 use super::journal::{Journal, JournalError};
 use super::{
-    AuditRecord, Entry, Fleet, ProviderOutcome, ProviderReport, Report, Resolved, Subject, Summary,
-    failed, outcome_of, report, revocation_name,
+    AuditRecord, Entry, Fleet, ProviderOutcome, ProviderReport, Report, Resolved, Revoked, Subject,
+    Summary, failed, outcome_of, report, revocation_name,
 };
 
 /// What a many-person run reports as it goes.
@@ -110,6 +111,10 @@ pub struct ManyReport {
     pub resumed: usize,
     /// Whether every person's report is complete.
     pub complete: bool,
+    /// How people were resolved in each provider run together (the way chosen, the
+    /// calls it cost).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolution: Vec<ResolutionPlan>,
 }
 
 impl ManyReport {
@@ -162,30 +167,32 @@ impl Run<'_> {
             .collect()
     }
 
-    /// Resolve everyone, revoke through the native bulk call chunk by chunk, verify.
-    async fn in_bulk(
+    /// Resolve everyone (the planner's way), revoke chunk by chunk (the native bulk
+    /// call where `bulk` gives its chunk, else one call per person at the run's
+    /// concurrency), record each accepted revocation in the journal, verify the chunk
+    /// (one listing of everyone where it is cheaper), record each outcome.
+    async fn grouped(
         &self,
         entry: &Entry,
         pending: Vec<&Subject>,
-        chunk: usize,
-    ) -> Result<Vec<(String, ProviderReport)>, JournalError> {
+        bulk: Option<usize>,
+    ) -> Result<(Vec<(String, ProviderReport)>, ResolutionPlan), JournalError> {
         let fleet = self.fleet;
         let mut done = Vec::new();
-        let resolved: Vec<(&Subject, Resolved, u32, Instant)> = futures::stream::iter(pending)
-            .map(|subject| async move {
-                let started = Instant::now();
-                let (resolved, retries) = track_retries(async {
-                    tokio::time::timeout(fleet.deadline, fleet.resolve(entry, subject))
-                        .await
-                        .unwrap_or_else(|_| {
-                            Resolved::Failed(fleet.past_deadline(entry, "the lookup"))
-                        })
-                })
-                .await;
-                (subject, resolved, retries, started)
-            })
-            .buffer_unordered(self.options.concurrency)
-            .collect()
+        // Pairs a killed run had revoked but not verified: verified, never revoked again.
+        let mut resumed: Vec<(&Subject, UserId, Revocation)> = Vec::new();
+        let mut fresh: Vec<&Subject> = Vec::new();
+        for subject in pending {
+            match self
+                .journal
+                .and_then(|j| j.revoked(&subject.key(), &entry.name))
+            {
+                Some((user, revocation)) => resumed.push((subject, user.clone(), *revocation)),
+                None => fresh.push(subject),
+            }
+        }
+        let (resolved, plan) = fleet
+            .resolve_many(entry, &fresh, self.options.concurrency)
             .await;
         let mut found: Vec<(&Subject, UserId, u32, Instant)> = Vec::new();
         for (subject, resolved, retries, started) in resolved {
@@ -201,6 +208,26 @@ impl Run<'_> {
             let report = report(entry, None, outcome, retries, started);
             done.push((subject.key(), self.finish(subject, report)?));
         }
+        // Keep the input order within each chunk.
+        let order: HashMap<String, usize> = fresh
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key(), i))
+            .collect();
+        found.sort_by_key(|(s, ..)| order.get(&s.key()).copied().unwrap_or(usize::MAX));
+        if !resumed.is_empty() {
+            let now = Instant::now();
+            let group: Vec<(&Subject, UserId, u32, Instant)> = resumed
+                .iter()
+                .map(|(s, u, _)| (*s, u.clone(), 0, now))
+                .collect();
+            let outcomes = resumed.iter().map(|(.., r)| Ok(*r)).collect();
+            done.extend(
+                self.verify_chunk(entry, &group, outcomes, Utc::now(), None)
+                    .await?,
+            );
+        }
+        let chunk = bulk.unwrap_or(self.options.concurrency.max(1) * 16);
         let mut before = if fleet.count_before {
             let users: Vec<(&Subject, &UserId)> = found.iter().map(|(s, u, ..)| (*s, u)).collect();
             fleet
@@ -209,100 +236,192 @@ impl Run<'_> {
         } else {
             HashMap::new()
         };
-        for group in found.chunks(chunk.max(1)) {
-            let users: Vec<UserId> = group.iter().map(|(_, u, _, _)| u.clone()).collect();
-            let requested_at = Utc::now();
-            let (result, retries) = track_retries(async {
-                tokio::time::timeout(
-                    fleet.deadline,
-                    fleet
-                        .with_retries(|| entry.provider.revoke_users_sessions(&users, fleet.scope)),
-                )
-                .await
-                .unwrap_or_else(|_| Err(fleet.past_deadline(entry, "the bulk revocation")))
+        // Each chunk is verified while the next one is revoked.
+        let mut verifying: Option<(&[(&Subject, UserId, u32, Instant)], _, _)> = None;
+        let mut chunks = found.chunks(chunk.max(1));
+        loop {
+            let next = chunks.next();
+            let revoke = async {
+                let group = next?;
+                let requested_at = Utc::now();
+                let outcomes = match bulk {
+                    Some(_) => self.revoke_in_bulk(entry, group).await,
+                    None => self.revoke_each(entry, group).await,
+                };
+                Some((group, outcomes, requested_at))
+            };
+            let verify = async {
+                match verifying.take() {
+                    Some((group, outcomes, requested_at)) => {
+                        self.verify_chunk(entry, group, outcomes, requested_at, Some(&mut before))
+                            .await
+                    }
+                    None => Ok(Vec::new()),
+                }
+            };
+            let (revoked, verified) = futures::join!(revoke, verify);
+            done.extend(verified?);
+            match revoked {
+                Some(revoked) => verifying = Some(revoked),
+                None => break,
+            }
+        }
+        Ok((done, plan))
+    }
+
+    /// One native bulk call for a chunk: each person's result, audited.
+    async fn revoke_in_bulk(
+        &self,
+        entry: &Entry,
+        group: &[(&Subject, UserId, u32, Instant)],
+    ) -> Vec<Result<Revocation, unisession_core::Error>> {
+        let fleet = self.fleet;
+        let users: Vec<UserId> = group.iter().map(|(_, u, _, _)| u.clone()).collect();
+        let (result, retries) = track_retries(async {
+            tokio::time::timeout(
+                fleet.deadline,
+                fleet.with_retries(|| entry.provider.revoke_users_sessions(&users, fleet.scope)),
+            )
+            .await
+            .unwrap_or_else(|_| Err(fleet.past_deadline(entry, "the bulk revocation")))
+        })
+        .await;
+        let record = AuditRecord::new(
+            &entry.name,
+            AuditOperation::RevokeUsersSessions,
+            &format!("{} people", users.len()),
+            match &result {
+                Ok(_) => AuditOutcome::Answered,
+                Err(_) => AuditOutcome::Failed,
+            },
+        );
+        fleet.audit(record, None, result.as_ref().err(), retries);
+        let mut per_user: BTreeMap<UserId, Result<Revocation, unisession_core::Error>> =
+            BTreeMap::new();
+        match result {
+            Ok(results) => per_user.extend(results),
+            Err(error) => per_user.extend(users.iter().map(|u| (u.clone(), Err(error.clone())))),
+        }
+        group
+            .iter()
+            .map(|(subject, user, ..)| {
+                let outcome = per_user.remove(user).unwrap_or_else(|| {
+                    Err(unisession_core::Error::new(
+                        unisession_core::ErrorKind::Provider,
+                        "the bulk call gave no outcome for this user",
+                    ))
+                });
+                let record = AuditRecord::new(
+                    &entry.name,
+                    AuditOperation::RevokeUsersSessions,
+                    &subject.key(),
+                    outcome
+                        .as_ref()
+                        .map_or(AuditOutcome::Failed, revocation_name),
+                );
+                fleet.audit(record, Some(user), outcome.as_ref().err(), 0);
+                outcome
             })
-            .await;
-            let record = AuditRecord::new(
-                &entry.name,
-                AuditOperation::RevokeUsersSessions,
-                &format!("{} people", users.len()),
-                match &result {
-                    Ok(_) => AuditOutcome::Answered,
-                    Err(_) => AuditOutcome::Failed,
-                },
-            );
-            fleet.audit(record, None, result.as_ref().err(), retries);
-            let mut per_user: BTreeMap<UserId, Result<Revocation, unisession_core::Error>> =
-                BTreeMap::new();
-            match result {
-                Ok(results) => per_user.extend(results),
-                Err(error) => {
-                    per_user.extend(users.iter().map(|u| (u.clone(), Err(error.clone()))))
+            .collect()
+    }
+
+    /// One user-wide revocation per person of a chunk, at the run's concurrency
+    /// (each audited by [`Fleet::revoke`]).
+    async fn revoke_each(
+        &self,
+        entry: &Entry,
+        group: &[(&Subject, UserId, u32, Instant)],
+    ) -> Vec<Result<Revocation, unisession_core::Error>> {
+        let fleet = self.fleet;
+        futures::stream::iter(group)
+            .map(|(subject, user, ..)| async move {
+                let revoked =
+                    tokio::time::timeout(fleet.deadline, fleet.revoke(entry, subject, user))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Revoked::Failed(fleet.past_deadline(entry, "the revocation"))
+                        });
+                match revoked {
+                    Revoked::Done(r) => Ok(r),
+                    Revoked::NoSuchUser(evidence) => Err(unisession_core::Error::new(
+                        unisession_core::ErrorKind::NotFound,
+                        evidence,
+                    )),
+                    Revoked::Unsupported(reason) => Err(unisession_core::Error::new(
+                        unisession_core::ErrorKind::Unsupported,
+                        reason,
+                    )),
+                    Revoked::Failed(e) => Err(e),
+                }
+            })
+            .buffered(self.options.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// Journals each accepted revocation of a chunk, verifies the chunk, and records
+    /// every person's outcome.
+    async fn verify_chunk(
+        &self,
+        entry: &Entry,
+        group: &[(&Subject, UserId, u32, Instant)],
+        outcomes: Vec<Result<Revocation, unisession_core::Error>>,
+        requested_at: chrono::DateTime<Utc>,
+        before: Option<&mut HashMap<UserId, u64>>,
+    ) -> Result<Vec<(String, ProviderReport)>, JournalError> {
+        let fleet = self.fleet;
+        // `None` for pairs resumed from the journal, whose revocation it holds already.
+        let fresh = before.is_some();
+        let mut before = before;
+        if let (Some(journal), true) = (self.journal, fresh) {
+            for ((subject, user, ..), outcome) in group.iter().zip(&outcomes) {
+                if let Ok(revocation) = outcome {
+                    journal.record_revoked(&subject.key(), &entry.name, user, *revocation)?;
                 }
             }
-            let outcomes: Vec<Result<Revocation, unisession_core::Error>> = group
-                .iter()
-                .map(|(subject, user, ..)| {
-                    let outcome = per_user.remove(user).unwrap_or_else(|| {
-                        Err(unisession_core::Error::new(
-                            unisession_core::ErrorKind::Provider,
-                            "the bulk call gave no outcome for this user",
-                        ))
+        }
+        let to_verify: Vec<(&Subject, &UserId, bool)> = group
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|((subject, user, ..), outcome)| {
+                let revocation = outcome.as_ref().ok()?;
+                Some((*subject, user, *revocation == Revocation::Queued))
+            })
+            .collect();
+        let mut verified = fleet
+            .verify_group(entry, &to_verify, self.options.concurrency, requested_at)
+            .await;
+        let mut done = Vec::with_capacity(group.len());
+        for ((subject, user, resolve_retries, started), outcome) in group.iter().zip(outcomes) {
+            let (final_outcome, verify_retries) = match outcome {
+                Err(e) if e.kind() == unisession_core::ErrorKind::NotFound => {
+                    let evidence = e.to_string();
+                    (ProviderOutcome::UserNotFound { evidence }, 0)
+                }
+                Err(e) if e.kind() == unisession_core::ErrorKind::Unsupported => {
+                    let reason = e.message().to_owned();
+                    (ProviderOutcome::Unsupported { reason }, 0)
+                }
+                Err(e) => (failed(&e), 0),
+                Ok(revocation) => {
+                    let (verification, retries) = verified.remove(user).unwrap_or_else(|| {
+                        (
+                            Verification::unverifiable("no verification was recorded"),
+                            0,
+                        )
                     });
-                    let record = AuditRecord::new(
-                        &entry.name,
-                        AuditOperation::RevokeUsersSessions,
-                        &subject.key(),
-                        outcome
-                            .as_ref()
-                            .map_or(AuditOutcome::Failed, revocation_name),
-                    );
-                    fleet.audit(record, Some(user), outcome.as_ref().err(), 0);
-                    outcome
-                })
-                .collect();
-            let to_verify: Vec<(&Subject, &UserId, bool)> = group
-                .iter()
-                .zip(&outcomes)
-                .filter_map(|((subject, user, ..), outcome)| {
-                    let revocation = outcome.as_ref().ok()?;
-                    Some((*subject, user, *revocation == Revocation::Queued))
-                })
-                .collect();
-            let mut verified = fleet
-                .verify_group(entry, &to_verify, self.options.concurrency, requested_at)
-                .await;
-            for ((subject, user, resolve_retries, started), outcome) in group.iter().zip(outcomes) {
-                let (final_outcome, verify_retries) = match outcome {
-                    Err(e) if e.kind() == unisession_core::ErrorKind::NotFound => {
-                        let evidence = e.to_string();
-                        (ProviderOutcome::UserNotFound { evidence }, 0)
-                    }
-                    Err(e) if e.kind() == unisession_core::ErrorKind::Unsupported => {
-                        let reason = e.message().to_owned();
-                        (ProviderOutcome::Unsupported { reason }, 0)
-                    }
-                    Err(e) => (failed(&e), 0),
-                    Ok(revocation) => {
-                        let (verification, retries) = verified.remove(user).unwrap_or_else(|| {
-                            (
-                                Verification::unverifiable("no verification was recorded"),
-                                0,
-                            )
-                        });
-                        (outcome_of(revocation, verification), retries)
-                    }
-                };
-                let mut report = report(
-                    entry,
-                    Some(user.clone()),
-                    final_outcome,
-                    resolve_retries + verify_retries,
-                    *started,
-                );
-                report.sessions_before = before.remove(user);
-                done.push((subject.key(), self.finish(subject, report)?));
-            }
+                    (outcome_of(revocation, verification), retries)
+                }
+            };
+            let mut report = report(
+                entry,
+                Some(user.clone()),
+                final_outcome,
+                resolve_retries + verify_retries,
+                *started,
+            );
+            report.sessions_before = before.as_mut().and_then(|b| b.remove(user));
+            done.push((subject.key(), self.finish(subject, report)?));
         }
         Ok(done)
     }
@@ -353,16 +472,19 @@ impl Fleet {
                                 .is_none_or(|j| j.done(&s.key(), &entry.name).is_none())
                         })
                         .collect();
-                    let bulk = entry
-                        .provider
-                        .capabilities()
-                        .bulk_revoke_users
-                        .filter(|_| options.use_bulk);
+                    let caps = entry.provider.capabilities();
+                    let bulk = caps.bulk_revoke_users.filter(|_| options.use_bulk);
+                    // Together where a listing of everyone can replace one call per
+                    // person (to resolve or to verify); alone otherwise.
+                    let together = bulk.is_some()
+                        || (pending.len() > 1 && (caps.list_users || caps.list_all_sessions));
                     let run = &run;
                     async move {
-                        match bulk {
-                            Some(chunk) => run.in_bulk(entry, pending, chunk).await,
-                            None => run.one_by_one(entry, pending).await,
+                        if together {
+                            let (done, plan) = run.grouped(entry, pending, bulk).await?;
+                            Ok((done, Some(plan)))
+                        } else {
+                            Ok((run.one_by_one(entry, pending).await?, None))
                         }
                     }
                 }))
@@ -370,8 +492,11 @@ impl Fleet {
             );
         }
         let mut fresh: BTreeMap<(String, String), ProviderReport> = BTreeMap::new();
+        let mut resolution = Vec::new();
         for results in per_provider {
-            for (key, report) in results? {
+            let (results, plan): (Vec<(String, ProviderReport)>, Option<ResolutionPlan>) = results?;
+            resolution.extend(plan);
+            for (key, report) in results {
                 fresh.insert((key, report.provider.clone()), report);
             }
         }
@@ -416,6 +541,7 @@ impl Fleet {
             summary,
             resumed,
             complete,
+            resolution,
         })
     }
 }

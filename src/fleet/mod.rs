@@ -39,6 +39,7 @@
 
 mod audit;
 mod builder;
+mod directory;
 mod journal;
 mod many;
 mod outcome;
@@ -60,6 +61,7 @@ use unisession_core::{
 
 pub use audit::{AuditOperation, AuditOutcome, AuditRecord, fingerprint};
 pub use builder::FleetBuilder;
+pub use directory::{ResolutionPlan, ResolveWay};
 pub use journal::{JournalEntry, JournalError, JournalRecord};
 pub use many::{ManyReport, OffboardOptions, Progress, ProgressFn};
 pub use outcome::{
