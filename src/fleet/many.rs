@@ -57,6 +57,9 @@ pub struct OffboardOptions {
     pub use_bulk: bool,
     /// Progress events.
     pub progress: Option<ProgressFn>,
+    /// A person has a pair only in the providers it names an id for (no lookup
+    /// elsewhere): an incident-wide logout, whose people come from each directory.
+    pub ids_only: bool,
 }
 
 impl Default for OffboardOptions {
@@ -65,6 +68,7 @@ impl Default for OffboardOptions {
             concurrency: 4,
             use_bulk: true,
             progress: None,
+            ids_only: false,
         }
     }
 }
@@ -89,6 +93,12 @@ impl OffboardOptions {
     /// Uses or avoids native bulk calls.
     pub fn with_bulk(mut self, use_bulk: bool) -> Self {
         self.use_bulk = use_bulk;
+        self
+    }
+
+    /// Gives each person a pair only in the providers it names an id for.
+    pub fn with_ids_only(mut self, ids_only: bool) -> Self {
+        self.ids_only = ids_only;
         self
     }
 
@@ -302,7 +312,7 @@ impl Run<'_> {
             Ok(results) => per_user.extend(results),
             Err(error) => per_user.extend(users.iter().map(|u| (u.clone(), Err(error.clone())))),
         }
-        group
+        let outcomes: Vec<Result<Revocation, unisession_core::Error>> = group
             .iter()
             .map(|(subject, user, ..)| {
                 let outcome = per_user.remove(user).unwrap_or_else(|| {
@@ -322,7 +332,31 @@ impl Run<'_> {
                 fleet.audit(record, Some(user), outcome.as_ref().err(), 0);
                 outcome
             })
-            .collect()
+            .collect();
+        // Journaled at once, with no await between the answer and the records: a
+        // run killed from here on verifies these people instead of revoking again.
+        for ((subject, user, ..), outcome) in group.iter().zip(&outcomes) {
+            if let Ok(revocation) = outcome {
+                self.journal_revoked(subject, entry, user, *revocation);
+            }
+        }
+        outcomes
+    }
+
+    /// Records an accepted revocation in the journal (a failed write is reported
+    /// when the pair's outcome is written, which fails the same way).
+    fn journal_revoked(
+        &self,
+        subject: &Subject,
+        entry: &Entry,
+        user: &UserId,
+        revocation: Revocation,
+    ) {
+        if let Some(journal) = self.journal {
+            if let Err(e) = journal.record_revoked(&subject.key(), &entry.name, user, revocation) {
+                tracing::warn!(error = %e, "the journal could not record an accepted revocation");
+            }
+        }
     }
 
     /// One user-wide revocation per person of a chunk, at the run's concurrency
@@ -342,7 +376,10 @@ impl Run<'_> {
                             Revoked::Failed(fleet.past_deadline(entry, "the revocation"))
                         });
                 match revoked {
-                    Revoked::Done(r) => Ok(r),
+                    Revoked::Done(r) => {
+                        self.journal_revoked(subject, entry, user, r);
+                        Ok(r)
+                    }
                     Revoked::NoSuchUser(evidence) => Err(unisession_core::Error::new(
                         unisession_core::ErrorKind::NotFound,
                         evidence,
@@ -370,16 +407,7 @@ impl Run<'_> {
         before: Option<&mut HashMap<UserId, u64>>,
     ) -> Result<Vec<(String, ProviderReport)>, JournalError> {
         let fleet = self.fleet;
-        // `None` for pairs resumed from the journal, whose revocation it holds already.
-        let fresh = before.is_some();
         let mut before = before;
-        if let (Some(journal), true) = (self.journal, fresh) {
-            for ((subject, user, ..), outcome) in group.iter().zip(&outcomes) {
-                if let Ok(revocation) = outcome {
-                    journal.record_revoked(&subject.key(), &entry.name, user, *revocation)?;
-                }
-            }
-        }
         let to_verify: Vec<(&Subject, &UserId, bool)> = group
             .iter()
             .zip(&outcomes)
@@ -448,9 +476,16 @@ impl Fleet {
             .map(|path| Journal::open(path, subjects, &names))
             .transpose()?;
         let resumed = journal.as_ref().map_or(0, Journal::finished);
+        let has_pair = |subject: &Subject, provider: &str| {
+            !options.ids_only || subject.ids.contains_key(provider)
+        };
+        let pairs = subjects
+            .iter()
+            .map(|s| names.iter().filter(|n| has_pair(s, n)).count())
+            .sum();
         if let Some(progress) = &options.progress {
             progress(&Progress::Started {
-                pairs: subjects.len() * names.len(),
+                pairs,
                 done: resumed,
             });
         }
@@ -466,6 +501,7 @@ impl Fleet {
                 futures::future::join_all(phase.into_iter().map(|entry| {
                     let pending: Vec<&Subject> = subjects
                         .iter()
+                        .filter(|s| has_pair(s, &entry.name))
                         .filter(|s| {
                             journal
                                 .as_ref()
@@ -508,6 +544,7 @@ impl Fleet {
                 let providers = self
                     .entries
                     .iter()
+                    .filter(|entry| has_pair(subject, &entry.name))
                     .map(|entry| {
                         fresh
                             .get(&(key.clone(), entry.name.clone()))

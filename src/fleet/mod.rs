@@ -40,6 +40,7 @@
 mod audit;
 mod builder;
 mod directory;
+mod everyone;
 mod journal;
 mod many;
 mod outcome;
@@ -62,6 +63,7 @@ use unisession_core::{
 pub use audit::{AuditOperation, AuditOutcome, AuditRecord, fingerprint};
 pub use builder::FleetBuilder;
 pub use directory::{ResolutionPlan, ResolveWay};
+pub use everyone::{EveryonePlan, KeptAccount, ProviderEveryone};
 pub use journal::{JournalEntry, JournalError, JournalRecord};
 pub use many::{ManyReport, OffboardOptions, Progress, ProgressFn};
 pub use outcome::{

@@ -98,6 +98,7 @@ impl Command {
             Command::Revoke(RevokeCommand::Session { .. }) => "revoke session",
             Command::Revoke(RevokeCommand::User { .. }) => "revoke user",
             Command::Revoke(RevokeCommand::Others { .. }) => "revoke others",
+            Command::Revoke(RevokeCommand::Everyone(_)) => "revoke everyone",
             Command::Plan { .. } => "plan",
             Command::Offboard(args) if args.file.is_some() => "offboard --file",
             Command::Offboard(_) => "offboard",
@@ -224,6 +225,11 @@ pub(crate) enum RevokeCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Log out every person of the named providers (an incident), but the accounts
+    /// of the except file and the credential's own. The most destructive command:
+    /// on a terminal you type the provider names to confirm; without one, --yes and
+    /// --everyone-count N (the planned count) are both required.
+    Everyone(EveryoneArgs),
     /// Revoke every session of the caller but the current one.
     Others {
         /// The provider.
@@ -233,6 +239,33 @@ pub(crate) enum RevokeCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EveryoneArgs {
+    /// The providers (repeatable; at least one).
+    #[arg(long = "provider", value_name = "NAME", required = true)]
+    pub providers: Vec<String>,
+    /// Accounts to keep: one email or provider user id per line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub except: Option<PathBuf>,
+    /// Show who would be logged out and what it costs; revoke nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Without a terminal: the number of people the plan logs out, as a check.
+    #[arg(long, value_name = "N")]
+    pub everyone_count: Option<usize>,
+    /// The journal: every pair's outcome is recorded (and the planned people beside
+    /// it, FILE.people.json); a rerun with the same journal logs out the same people,
+    /// skipping the finished pairs.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// People handled at once in each provider.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Write evidence for auditors: FILE.html and FILE.json (as `offboard`).
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub evidence: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

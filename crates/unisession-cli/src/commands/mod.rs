@@ -3,6 +3,7 @@
 pub(crate) mod check;
 pub(crate) mod demo;
 pub(crate) mod emulate;
+pub(crate) mod everyone;
 pub(crate) mod init;
 pub(crate) mod manual;
 pub(crate) mod offboard;

@@ -115,14 +115,17 @@ fn show_report_with(
 
 /// Where a run with `--evidence` writes its audit trail, and how long the trail was
 /// before: the run's records are the lines after.
-struct Trail {
-    path: PathBuf,
+pub(crate) struct Trail {
+    pub(crate) path: PathBuf,
     start: usize,
 }
 
 impl Trail {
-    fn open(ctx: &Context<'_>, args: &OffboardArgs) -> Result<Option<Self>, CliError> {
-        let Some(file) = &args.evidence else {
+    pub(crate) fn open(
+        ctx: &Context<'_>,
+        evidence: Option<&Path>,
+    ) -> Result<Option<Self>, CliError> {
+        let Some(file) = evidence else {
             return Ok(None);
         };
         let path = ctx
@@ -140,7 +143,7 @@ impl Trail {
     }
 
     /// Builds and writes the evidence of the pairs `reports` holds.
-    fn write(
+    pub(crate) fn write(
         &self,
         file: &Path,
         command: &str,
@@ -189,7 +192,7 @@ pub(crate) async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<E
     let config = ctx.config()?;
     let providers = ctx.providers(&config, &[])?;
     let names: Vec<String> = providers.iter().map(|(n, _)| n.clone()).collect();
-    let trail = Trail::open(ctx, args)?;
+    let trail = Trail::open(ctx, args.evidence.as_deref())?;
     // A run that may be reported on later counts what it revokes.
     let count_before = args.evidence.is_some() || args.journal.is_some();
     let fleet = ctx
@@ -238,7 +241,8 @@ pub(crate) async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<E
                 subjects.len(),
                 names.len()
             ))?;
-            let report = many(&fleet, &subjects, args).await?;
+            let options = OffboardOptions::default().with_concurrency(args.concurrency);
+            let report = many(&fleet, &subjects, args.journal.as_deref(), options).await?;
             let written = match (&trail, &args.evidence) {
                 (Some(trail), Some(file)) => Some(trail.write(
                     file,
@@ -250,7 +254,7 @@ pub(crate) async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<E
                 _ => None,
             };
             let shown = written.as_ref().and_then(|w| w.as_ref().ok());
-            show_many(ctx, &report, shown);
+            show_many(ctx, "offboard --file", &report, shown);
             if let Some(Err(e)) = written {
                 return Err(evidence_failed(e));
             }
@@ -261,7 +265,7 @@ pub(crate) async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<E
 }
 
 /// The run happened; only its evidence is missing.
-fn evidence_failed(error: CliError) -> CliError {
+pub(crate) fn evidence_failed(error: CliError) -> CliError {
     CliError::partial(format!(
         "the run finished (its outcome is above) but no evidence was written: {}",
         error.message
@@ -309,10 +313,11 @@ struct ManyOutput<'a> {
     evidence: Option<&'a evidence::Written>,
 }
 
-async fn many(
+pub(crate) async fn many(
     fleet: &Fleet,
     subjects: &[Subject],
-    args: &OffboardArgs,
+    journal: Option<&Path>,
+    options: OffboardOptions,
 ) -> Result<ManyReport, CliError> {
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(0)
@@ -324,26 +329,24 @@ async fn many(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let progress_bar = bar.clone();
-    let options = OffboardOptions::default()
-        .with_concurrency(args.concurrency)
-        .with_progress(move |event| match event {
-            Progress::Started { pairs, done } => {
-                progress_bar.set_length(*pairs as u64);
-                progress_bar.set_position(*done as u64);
-            }
-            Progress::PairDone {
-                subject,
-                provider,
-                outcome,
-            } => {
-                progress_bar.inc(1);
-                progress_bar.set_message(format!("{subject} @ {provider}: {outcome}"));
-            }
-            Progress::Finished => progress_bar.finish_and_clear(),
-            _ => {}
-        });
+    let options = options.with_progress(move |event| match event {
+        Progress::Started { pairs, done } => {
+            progress_bar.set_length(*pairs as u64);
+            progress_bar.set_position(*done as u64);
+        }
+        Progress::PairDone {
+            subject,
+            provider,
+            outcome,
+        } => {
+            progress_bar.inc(1);
+            progress_bar.set_message(format!("{subject} @ {provider}: {outcome}"));
+        }
+        Progress::Finished => progress_bar.finish_and_clear(),
+        _ => {}
+    });
     let report = fleet
-        .offboard_many(subjects, args.journal.as_deref(), &options)
+        .offboard_many(subjects, journal, &options)
         .await
         .map_err(|e| match e {
             // Refused at opening: nothing was done.
@@ -359,10 +362,15 @@ async fn many(
     Ok(report)
 }
 
-fn show_many(ctx: &Context<'_>, report: &ManyReport, evidence: Option<&evidence::Written>) {
+pub(crate) fn show_many(
+    ctx: &Context<'_>,
+    command: &'static str,
+    report: &ManyReport,
+    evidence: Option<&evidence::Written>,
+) {
     if ctx.json() {
         ctx.print(&output::json(&ManyOutput {
-            command: "offboard --file",
+            command,
             report,
             evidence,
         }));

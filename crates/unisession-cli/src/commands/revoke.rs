@@ -130,6 +130,7 @@ pub(crate) async fn run(ctx: &Context<'_>, command: &RevokeCommand) -> Result<Ex
             offboard::show_report(ctx, &report, "revoke user")?;
             Ok(report_exit(&[&report]))
         }
+        RevokeCommand::Everyone(args) => super::everyone::run(ctx, args).await,
         RevokeCommand::Others { provider, dry_run } => {
             let config = ctx.config()?;
             let (name, handle) = ctx

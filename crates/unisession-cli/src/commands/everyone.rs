@@ -1,0 +1,245 @@
+//! `unisession revoke everyone`: the incident-wide logout.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use unisession::fleet::{EveryonePlan, OffboardOptions};
+
+use super::offboard::{Trail, evidence_failed, many, show_many};
+use super::{Context, report_exit};
+use crate::cli::EveryoneArgs;
+use crate::error::{CliError, Exit};
+use crate::{evidence, output};
+
+/// The plan kept beside a journal, so that a rerun logs out the same people even if
+/// the directory changed meanwhile.
+#[derive(Serialize, Deserialize)]
+struct Planned {
+    providers: Vec<String>,
+    plan: EveryonePlan,
+}
+
+fn planned_path(journal: &Path) -> PathBuf {
+    let mut name = journal.as_os_str().to_owned();
+    name.push(".people.json");
+    PathBuf::from(name)
+}
+
+/// The except file: one email or id per line; blank lines and `#` comments skipped.
+fn read_except(file: &Path) -> Result<Vec<String>, CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+fn minutes(ms: Option<u64>) -> String {
+    match ms {
+        Some(ms) if ms >= 60_000 => format!("{:.1} min", ms as f64 / 60_000.0),
+        Some(ms) => format!("{:.1} s", ms as f64 / 1000.0),
+        None => "no published limit".to_owned(),
+    }
+}
+
+#[derive(Serialize)]
+struct DryRun<'a> {
+    command: &'static str,
+    dry_run: bool,
+    count: usize,
+    #[serde(flatten)]
+    plan: &'a EveryonePlan,
+}
+
+fn show_plan(ctx: &Context<'_>, plan: &EveryonePlan, dry_run: bool) {
+    if ctx.json() {
+        if dry_run {
+            ctx.print(&output::json(&DryRun {
+                command: "revoke everyone",
+                dry_run,
+                count: plan.count(),
+                plan,
+            }));
+        }
+        return;
+    }
+    let rows = plan
+        .providers
+        .iter()
+        .map(|p| {
+            let others: Vec<String> = p
+                .not_people
+                .iter()
+                .map(|(status, n)| format!("{n} {status}"))
+                .collect();
+            vec![
+                p.provider.clone(),
+                p.targets.len().to_string(),
+                p.kept.len().to_string(),
+                if others.is_empty() {
+                    "-".to_owned()
+                } else {
+                    others.join(", ")
+                },
+                format!("{} + {}", p.directory_calls, p.revocation_calls),
+                minutes(p.minimum_ms),
+            ]
+        })
+        .collect();
+    ctx.print(&output::table(
+        &[
+            "PROVIDER",
+            "LOG OUT",
+            "KEPT",
+            "LEFT ALONE",
+            "CALLS (LIST + REVOKE)",
+            "AT LEAST",
+        ],
+        rows,
+    ));
+    for p in &plan.providers {
+        for kept in &p.kept {
+            let who = kept.account.user.email.as_deref().unwrap_or("(no address)");
+            ctx.print(&format!(
+                "{}: keeps {} ({who}): {}",
+                p.provider, kept.account.user.id, kept.reason
+            ));
+        }
+        for x in &p.unmatched_except {
+            ctx.print(&format!(
+                "{}: except entry {x:?} matches no account",
+                p.provider
+            ));
+        }
+    }
+    ctx.print(&format!(
+        "{} people in all; verification listings come on top of the calls above.",
+        plan.count()
+    ));
+}
+
+/// The confirmation: the provider names typed on a terminal; else `--yes` and
+/// `--everyone-count` matching the plan.
+fn confirm(ctx: &Context<'_>, args: &EveryoneArgs, count: usize) -> Result<(), CliError> {
+    if std::io::stdin().is_terminal() && !ctx.json() {
+        let expected = args.providers.join(" ");
+        eprint!(
+            "About to log {count} people out of {expected}. Type the provider names ({expected}) to continue: "
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        let typed: Vec<&str> = answer.split_whitespace().collect();
+        return if typed.join(" ") == expected {
+            Ok(())
+        } else {
+            Err(CliError::usage("cancelled: nothing was revoked"))
+        };
+    }
+    match (ctx.cli.yes, args.everyone_count) {
+        (true, Some(n)) if n == count => Ok(()),
+        (true, Some(n)) => Err(CliError::usage(format!(
+            "--everyone-count {n} does not match the plan's {count} people: nothing was revoked (see --dry-run)"
+        ))),
+        _ => Err(CliError::usage(format!(
+            "refusing to log {count} people out without a terminal unless both --yes and --everyone-count {count} are given (see --dry-run)"
+        ))),
+    }
+}
+
+pub(crate) async fn run(ctx: &Context<'_>, args: &EveryoneArgs) -> Result<Exit, CliError> {
+    let config = ctx.config()?;
+    let providers = ctx.providers(&config, &args.providers)?;
+    let trail = Trail::open(ctx, args.evidence.as_deref())?;
+    let fleet = ctx
+        .fleet_builder_with_trail(
+            providers,
+            trail
+                .as_ref()
+                .map(|t| t.path.as_path())
+                .or(ctx.cli.audit.as_deref()),
+        )?
+        .count_before(args.evidence.is_some() || args.journal.is_some())
+        .build()?;
+    let except = match &args.except {
+        Some(file) => read_except(file)?,
+        None => Vec::new(),
+    };
+    // A rerun with a journal logs out the people planned the first time.
+    let saved = args.journal.as_deref().map(planned_path);
+    let resumed_plan = match &saved {
+        Some(path) if path.exists() => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+            let planned: Planned = serde_json::from_str(&text).map_err(|e| {
+                CliError::usage(format!("{}: not a plan of this tool: {e}", path.display()))
+            })?;
+            if planned.providers != args.providers {
+                return Err(CliError::usage(format!(
+                    "the journal's plan is for {}; rerun with those providers or a new journal",
+                    planned.providers.join(", ")
+                )));
+            }
+            Some(planned.plan)
+        }
+        _ => None,
+    };
+    let resuming = resumed_plan.is_some();
+    let plan = match resumed_plan {
+        Some(plan) => plan,
+        None => fleet
+            .everyone(&args.providers, &except)
+            .await
+            .map_err(|e| CliError::from_error(&e))?,
+    };
+    show_plan(ctx, &plan, args.dry_run);
+    if args.dry_run {
+        return Ok(Exit::Complete);
+    }
+    if resuming {
+        if !ctx.json() {
+            ctx.print(
+                "Resuming the journal's run: the people planned then, the finished pairs skipped.",
+            );
+        }
+    } else {
+        confirm(ctx, args, plan.count())?;
+    }
+    if let (Some(path), false) = (&saved, resuming) {
+        let planned = Planned {
+            providers: args.providers.clone(),
+            plan: plan.clone(),
+        };
+        std::fs::write(path, output::json(&planned))
+            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+    }
+    let options = OffboardOptions::default().with_concurrency(args.concurrency);
+    let subjects = plan.subjects();
+    let report = many(
+        &fleet,
+        &subjects,
+        args.journal.as_deref(),
+        options.with_ids_only(true),
+    )
+    .await?;
+    let written = match (&trail, &args.evidence) {
+        (Some(trail), Some(file)) => Some(trail.write(
+            file,
+            "revoke everyone",
+            args.journal.as_deref(),
+            evidence::configuration(&config, "run"),
+            &report.reports.iter().collect::<Vec<_>>(),
+        )),
+        _ => None,
+    };
+    let shown = written.as_ref().and_then(|w| w.as_ref().ok());
+    show_many(ctx, "revoke everyone", &report, shown);
+    if let Some(Err(e)) = written {
+        return Err(evidence_failed(e));
+    }
+    Ok(report_exit(&report.reports.iter().collect::<Vec<_>>()))
+}
