@@ -65,6 +65,15 @@ enum Line {
         report: ProviderReport,
         at: DateTime<Utc>,
     },
+    /// A revocation is about to be sent. A pair left with this line only (killed
+    /// while the call was in flight) is verified first on resume, and revoked again
+    /// only if its sessions are still there.
+    Sending {
+        subject: String,
+        provider: String,
+        user: UserId,
+        at: DateTime<Utc>,
+    },
     /// The provider accepted the revocation; its verification has not been recorded
     /// yet. A resumed run verifies the pair without revoking again.
     Revoked {
@@ -154,7 +163,7 @@ impl JournalRecord {
                     at,
                 }),
                 // An accepted revocation awaiting its outcome line: not an outcome.
-                (Ok(Line::Revoked { .. }), Some(_)) => {}
+                (Ok(Line::Revoked { .. } | Line::Sending { .. }), Some(_)) => {}
                 _ => return Err(corrupt(number)),
             }
         }
@@ -207,6 +216,8 @@ pub(crate) struct Journal {
     done: BTreeMap<(String, String), ProviderReport>,
     /// Pairs whose revocation was accepted but whose outcome was not recorded.
     revoked: BTreeMap<(String, String), (UserId, Revocation)>,
+    /// Pairs whose revocation was sent, with no answer recorded.
+    sending: BTreeMap<(String, String), UserId>,
 }
 
 impl Journal {
@@ -229,6 +240,7 @@ impl Journal {
             .map_err(io)?;
         let mut done = BTreeMap::new();
         let mut revoked = BTreeMap::new();
+        let mut sending = BTreeMap::new();
         let mut good_end = 0u64;
         let mut header_seen = false;
         {
@@ -262,6 +274,7 @@ impl Journal {
                         // journal keeps every attempt; a pair's last line is its outcome).
                         let key = (subject, report.provider.clone());
                         revoked.remove(&key);
+                        sending.remove(&key);
                         if matches!(report.outcome, ProviderOutcome::Failed { .. }) {
                             done.remove(&key);
                         } else {
@@ -275,7 +288,16 @@ impl Journal {
                         revocation,
                         ..
                     }) if header_seen => {
+                        sending.remove(&(subject.clone(), provider.clone()));
                         revoked.insert((subject, provider), (user, revocation));
+                    }
+                    Ok(Line::Sending {
+                        subject,
+                        provider,
+                        user,
+                        ..
+                    }) if header_seen => {
+                        sending.insert((subject, provider), user);
                     }
                     _ => {
                         return Err(JournalError::Corrupt {
@@ -297,6 +319,7 @@ impl Journal {
             file: Mutex::new(file),
             done,
             revoked,
+            sending,
         };
         if !header_seen {
             journal.append(&Line::Header {
@@ -319,6 +342,35 @@ impl Journal {
     /// was killed between the two): verify it, do not revoke again.
     pub(crate) fn revoked(&self, subject: &str, provider: &str) -> Option<&(UserId, Revocation)> {
         self.revoked.get(&(subject.to_owned(), provider.to_owned()))
+    }
+
+    /// The user of a pair whose revocation was sent by a killed run, unanswered.
+    pub(crate) fn sending(&self, subject: &str, provider: &str) -> Option<&UserId> {
+        self.sending.get(&(subject.to_owned(), provider.to_owned()))
+    }
+
+    /// Records that revocations are about to be sent: one write, one fsync.
+    pub(crate) fn record_sending(
+        &self,
+        provider: &str,
+        pairs: &[(String, UserId)],
+    ) -> Result<(), JournalError> {
+        let at = Utc::now();
+        let mut bytes = Vec::new();
+        for (subject, user) in pairs {
+            let line = Line::Sending {
+                subject: subject.clone(),
+                provider: provider.to_owned(),
+                user: user.clone(),
+                at,
+            };
+            bytes.extend(serde_json::to_vec(&line).map_err(|e| JournalError::Io {
+                path: self.path.clone(),
+                source: std::io::Error::other(e),
+            })?);
+            bytes.push(b'\n');
+        }
+        self.write_bytes(&bytes)
     }
 
     /// Records that the provider accepted a pair's revocation, before it is verified.
@@ -357,14 +409,21 @@ impl Journal {
     }
 
     fn append(&self, line: &Line) -> Result<(), JournalError> {
+        let mut bytes = serde_json::to_vec(line).map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        bytes.push(b'\n');
+        self.write_bytes(&bytes)
+    }
+
+    fn write_bytes(&self, bytes: &[u8]) -> Result<(), JournalError> {
         let io = |source| JournalError::Io {
             path: self.path.clone(),
             source,
         };
-        let mut bytes = serde_json::to_vec(line).map_err(|e| io(std::io::Error::other(e)))?;
-        bytes.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.write_all(&bytes).map_err(io)?;
+        file.write_all(bytes).map_err(io)?;
         file.flush().map_err(io)?;
         file.sync_data().map_err(io)
     }

@@ -191,14 +191,21 @@ impl Run<'_> {
         let mut done = Vec::new();
         // Pairs a killed run had revoked but not verified: verified, never revoked again.
         let mut resumed: Vec<(&Subject, UserId, Revocation)> = Vec::new();
+        // Pairs whose revocation a killed run sent without an answer recorded: their
+        // sessions are looked at first, and revoked again only if still there.
+        let mut in_flight: Vec<(&Subject, UserId)> = Vec::new();
         let mut fresh: Vec<&Subject> = Vec::new();
         for subject in pending {
+            let key = subject.key();
             match self
                 .journal
-                .and_then(|j| j.revoked(&subject.key(), &entry.name))
+                .map(|j| (j.revoked(&key, &entry.name), j.sending(&key, &entry.name)))
             {
-                Some((user, revocation)) => resumed.push((subject, user.clone(), *revocation)),
-                None => fresh.push(subject),
+                Some((Some((user, revocation)), _)) => {
+                    resumed.push((subject, user.clone(), *revocation))
+                }
+                Some((None, Some(user))) => in_flight.push((subject, user.clone())),
+                _ => fresh.push(subject),
             }
         }
         let (resolved, plan) = fleet
@@ -236,6 +243,32 @@ impl Run<'_> {
                 self.verify_chunk(entry, &group, outcomes, Utc::now(), None)
                     .await?,
             );
+        }
+        if !in_flight.is_empty() {
+            let members: Vec<(&Subject, &UserId, bool)> =
+                in_flight.iter().map(|(s, u)| (*s, u, true)).collect();
+            let mut seen = fleet
+                .verify_group(entry, &members, self.options.concurrency, Utc::now())
+                .await;
+            let now = Instant::now();
+            let mut settled = Vec::new();
+            let mut settled_outcomes = Vec::new();
+            for (subject, user) in in_flight {
+                match seen.remove(&user) {
+                    Some((Verification::Verified, _)) => {
+                        settled.push((subject, user, 0, now));
+                        settled_outcomes.push(Ok(Revocation::Queued));
+                    }
+                    // Still there, or not to be seen: sent again.
+                    _ => found.push((subject, user, 0, now)),
+                }
+            }
+            if !settled.is_empty() {
+                done.extend(
+                    self.verify_chunk(entry, &settled, settled_outcomes, Utc::now(), None)
+                        .await?,
+                );
+            }
         }
         let chunk = bulk.unwrap_or(self.options.concurrency.max(1) * 16);
         let mut before = if fleet.count_before {
@@ -287,6 +320,7 @@ impl Run<'_> {
     ) -> Vec<Result<Revocation, unisession_core::Error>> {
         let fleet = self.fleet;
         let users: Vec<UserId> = group.iter().map(|(_, u, _, _)| u.clone()).collect();
+        self.journal_sending(entry, group);
         let (result, retries) = track_retries(async {
             tokio::time::timeout(
                 fleet.deadline,
@@ -341,6 +375,20 @@ impl Run<'_> {
             }
         }
         outcomes
+    }
+
+    /// Records that revocations are about to be sent (a failed write is reported
+    /// when the pair's outcome is written, which fails the same way).
+    fn journal_sending(&self, entry: &Entry, group: &[(&Subject, UserId, u32, Instant)]) {
+        if let Some(journal) = self.journal {
+            let pairs: Vec<(String, UserId)> = group
+                .iter()
+                .map(|(s, u, ..)| (s.key(), u.clone()))
+                .collect();
+            if let Err(e) = journal.record_sending(&entry.name, &pairs) {
+                tracing::warn!(error = %e, "the journal could not record a revocation about to be sent");
+            }
+        }
     }
 
     /// Records an accepted revocation in the journal (a failed write is reported

@@ -77,6 +77,7 @@ pub struct SlackBuilder {
     team_id: Option<String>,
     transport: TransportOptions,
     page_size: u32,
+    users_page_size: u32,
     bulk_chunk: usize,
     rates: Vec<(Tier, Rate)>,
 }
@@ -90,6 +91,7 @@ pub(crate) struct Parts {
     pub(crate) token: SecretString,
     pub(crate) team_id: Option<String>,
     pub(crate) page_size: u32,
+    pub(crate) users_page_size: u32,
     pub(crate) bulk_chunk: usize,
 }
 
@@ -121,6 +123,7 @@ impl SlackBuilder {
             team_id: None,
             transport: TransportOptions::default(),
             page_size: 200,
+            users_page_size: 1000,
             bulk_chunk: 1000,
             rates: Vec::new(),
         }
@@ -179,6 +182,13 @@ impl SlackBuilder {
         self
     }
 
+    /// The page size of a scan of the directory (`users.list`), 1 to 1000 (default
+    /// 1000: a scan runs under Tier 2, so fewer pages are faster).
+    pub fn with_users_page_size(mut self, size: u32) -> Self {
+        self.users_page_size = size;
+        self
+    }
+
     /// How many users one `resetBulk` call carries, 1 to 1000 (default 1000).
     pub fn with_bulk_chunk(mut self, size: usize) -> Self {
         self.bulk_chunk = size;
@@ -231,6 +241,12 @@ impl SlackBuilder {
                 self.page_size
             )));
         }
+        if !(1..=1000).contains(&self.users_page_size) {
+            return Err(invalid(format!(
+                "the users page size must be 1 to 1000, not {}",
+                self.users_page_size
+            )));
+        }
         if !(1..=1000).contains(&self.bulk_chunk) {
             return Err(invalid(format!(
                 "a resetBulk chunk takes 1 to 1000 users, not {}",
@@ -253,6 +269,7 @@ impl SlackBuilder {
             token,
             team_id: self.team_id,
             page_size: self.page_size,
+            users_page_size: self.users_page_size,
             bulk_chunk: self.bulk_chunk,
         };
         Ok(SlackProvider::from_parts(parts, http))

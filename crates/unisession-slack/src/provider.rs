@@ -113,7 +113,7 @@ impl SlackProvider {
         capabilities.bulk_revoke_users = Some(parts.bulk_chunk);
         capabilities.bulk_revocation_is_async = true;
         capabilities.list_users = true;
-        capabilities.max_users_page = Some(1000);
+        capabilities.max_users_page = Some(parts.users_page_size);
         capabilities.current_user = true;
         capabilities.rate_limits = [
             (Operation::ListSessions, Tier::Two),

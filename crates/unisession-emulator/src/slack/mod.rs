@@ -99,6 +99,10 @@ pub struct SlackConfig {
     /// The token lacks `users:read.email`: `users.list` members carry no
     /// `profile.email`.
     pub list_without_email: bool,
+    /// A fault, not a behaviour: `users.list` pages starting at or past this member
+    /// index answer 503 from the edge (as [`crate::Faults`]' server errors do), so a
+    /// scan breaks off partway.
+    pub users_list_fails_from: Option<usize>,
 }
 
 impl Default for SlackConfig {
@@ -110,6 +114,7 @@ impl Default for SlackConfig {
             lookup_refuses_org_token: false,
             workspaces: 1,
             list_without_email: false,
+            users_list_fails_from: None,
         }
     }
 }
@@ -212,6 +217,7 @@ pub(crate) struct Slack {
     /// The workspaces' ids; the first is `team_id`.
     pub(crate) workspaces: Vec<String>,
     list_without_email: bool,
+    pub(crate) users_list_fails_from: Option<usize>,
 }
 
 impl Provider for Slack {
@@ -382,6 +388,7 @@ impl Slack {
             lookup_refuses_org_token: config.lookup_refuses_org_token,
             workspaces,
             list_without_email: config.list_without_email,
+            users_list_fails_from: config.users_list_fails_from,
         }
     }
 
