@@ -134,6 +134,10 @@ impl ManyReport {
     }
 }
 
+/// A person found in one provider: the subject, its id, the retries its
+/// resolution took, and when that started.
+type Member<'s> = (&'s Subject, UserId, u32, Instant);
+
 struct Run<'a> {
     fleet: &'a Fleet,
     journal: Option<&'a Journal>,
@@ -280,7 +284,7 @@ impl Run<'_> {
             HashMap::new()
         };
         // Each chunk is verified while the next one is revoked.
-        let mut verifying: Option<(&[(&Subject, UserId, u32, Instant)], _, _)> = None;
+        let mut verifying: Option<(&[Member<'_>], _, _)> = None;
         let mut chunks = found.chunks(chunk.max(1));
         loop {
             let next = chunks.next();
