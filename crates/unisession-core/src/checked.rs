@@ -5,8 +5,8 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::{
-    Account, Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result, Revocation,
-    Session, SessionProvider, SessionRef, UserId, UserLookup,
+    Account, Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result,
+    Revocation, Session, SessionProvider, SessionRef, UserId, UserLookup,
 };
 
 /// Wraps any provider and refuses, without calling it, every operation its
@@ -139,10 +139,9 @@ impl<P: SessionProvider> SessionProvider for Checked<P> {
         let op = Operation::ListUsers;
         self.gate(op, self.capabilities().require(op))?;
         if query.user.is_some() {
-            return Err(self.name_error(
-                op,
-                Error::invalid_input("list_users takes no user filter"),
-            ));
+            return Err(
+                self.name_error(op, Error::invalid_input("list_users takes no user filter"))
+            );
         }
         if query.limit == Some(0) {
             return Err(self.name_error(op, Error::invalid_input("a page size of 0 was asked for")));

@@ -86,9 +86,8 @@ pub use memory::{InMemoryProvider, InMemoryProviderBuilder};
 #[cfg(feature = "mock")]
 pub use mock::MockSessionProvider;
 pub use model::{
-    Account, AccountStatus,
-    Cursor, Device, DeviceKind, DeviceScope, ListQuery, Page, Session, SessionId, SessionRef,
-    UserId, UserLookup, UserRef,
+    Account, AccountStatus, Cursor, Device, DeviceKind, DeviceScope, ListQuery, Page, Session,
+    SessionId, SessionRef, UserId, UserLookup, UserRef,
 };
 pub use provider::SessionProvider;
 pub use revocation::{Revocation, Verification, VerifiedRevocation};

@@ -8,9 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::{
-    Account, AccountStatus, Capabilities, Cursor, Device, DeviceKind, DeviceScope, Email, Error, ErrorKind, ListQuery,
-    Operation, Page, Result, Revocation, Session, SessionId, SessionProvider, SessionRef, UserId,
-    UserLookup, UserRef,
+    Account, AccountStatus, Capabilities, Cursor, Device, DeviceKind, DeviceScope, Email, Error,
+    ErrorKind, ListQuery, Operation, Page, Result, Revocation, Session, SessionId, SessionProvider,
+    SessionRef, UserId, UserLookup, UserRef,
 };
 
 /// A provider that keeps users and sessions in memory.
@@ -422,11 +422,9 @@ impl SessionProvider for InMemoryProvider {
             .require(op)
             .map_err(|e| self.fail(e, op))?;
         self.enter();
-        self.state().caller.clone().ok_or_else(|| {
-            self.fail(
-                Error::new(ErrorKind::Provider, "no caller is set"),
-                op,
-            )
-        })
+        self.state()
+            .caller
+            .clone()
+            .ok_or_else(|| self.fail(Error::new(ErrorKind::Provider, "no caller is set"), op))
     }
 }

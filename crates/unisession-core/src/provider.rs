@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Account, Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result, Revocation,
-    Session, SessionRef, UserId, UserLookup, Verification,
+    Account, Capabilities, DeviceScope, Email, Error, ListQuery, Operation, Page, Result,
+    Revocation, Session, SessionRef, UserId, UserLookup, Verification,
 };
 
 /// A SaaS tool whose user sessions can be listed and revoked.

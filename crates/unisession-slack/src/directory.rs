@@ -43,8 +43,8 @@ fn member_account(member: wire::Member) -> Account {
         email: None,
         real_name: None,
     });
-    let mut user = UserRef::new(UserId::new(member.id))
-        .with_active(status == AccountStatus::Active);
+    let mut user =
+        UserRef::new(UserId::new(member.id)).with_active(status == AccountStatus::Active);
     user.email = profile.email.filter(|e| !e.trim().is_empty());
     user.name = member.real_name.or(profile.real_name);
     Account::new(user, status)
@@ -57,7 +57,12 @@ impl SlackProvider {
         if let Some(team) = &self.team_id {
             return Ok(vec![team.clone()]);
         }
-        if let Some(teams) = self.workspaces.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        if let Some(teams) = self
+            .workspaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
             return Ok(teams);
         }
         let mut teams = Vec::new();

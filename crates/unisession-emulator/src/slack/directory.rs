@@ -51,7 +51,10 @@ pub(super) fn users_list(slack: &Slack, call: &Call, kind: TokenKind) -> Respons
             None => return fail("invalid_cursor"),
         },
     };
-    if slack.users_list_fails_from.is_some_and(|from| after >= from) {
+    if slack
+        .users_list_fails_from
+        .is_some_and(|from| after >= from)
+    {
         return SlackFaults.server_error();
     }
     let data = slack.data();
