@@ -431,3 +431,43 @@ async fn everyone_is_logged_out_but_the_kept_and_a_killed_run_resumes_without_tw
     );
     assert!(sent.values().all(|&n| n == 1), "logged out twice: {sent:?}");
 }
+
+#[tokio::test]
+async fn rocketchat_scans_skip_deactivated_users_and_bots_and_see_every_address_only_as_admin() {
+    let emulator = start(20, SlackConfig::default()).await;
+    let rc = emulator.rocketchat().unwrap();
+    rc.add_deactivated_user("former@corp.example");
+    rc.add_bot("robot@corp.example");
+    let fleet = fleet_of(vec![("rocketchat", rocketchat(&emulator))]);
+    let mut subjects: Vec<Subject> = emulator.people()[1..9]
+        .iter()
+        .map(|p| Subject::email(&p.email))
+        .collect();
+    subjects.push(Subject::email("former@corp.example"));
+    subjects.push(Subject::email("robot@corp.example"));
+    let report = fleet
+        .offboard_many(&subjects, None, &OffboardOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.resolution[0].way, ResolveWay::Scan);
+    for r in &report.reports[..8] {
+        assert!(r.is_complete(), "{r:#?}");
+    }
+    for (r, status) in report.reports[8..].iter().zip(["deactivated", "bot"]) {
+        match &r.providers[0].outcome {
+            ProviderOutcome::UserNotFound { evidence } => {
+                assert!(evidence.contains(status), "{evidence}")
+            }
+            other => panic!("{}: {other:?}", r.subject),
+        }
+    }
+    let lookups = rc
+        .requests()
+        .iter()
+        .filter(|q| {
+            q.path.ends_with("users.info")
+                && q.query.as_deref().is_some_and(|q| q.contains("email"))
+        })
+        .count();
+    assert_eq!(lookups, 0, "everyone was settled by the scan");
+}

@@ -555,9 +555,16 @@ async fn a_killed_file_run_resumes_from_its_journal_and_finishes() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The header and the outcome lines, not the lines of revocations in flight.
     let lines = |path: &Path| {
         std::fs::read_to_string(path)
-            .map(|t| t.lines().count())
+            .map(|t| {
+                t.lines()
+                    .filter(|l| {
+                        !l.contains(r#""type":"sending""#) && !l.contains(r#""type":"revoked""#)
+                    })
+                    .count()
+            })
             .unwrap_or(0)
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -591,11 +598,13 @@ async fn a_killed_file_run_resumes_from_its_journal_and_finishes() {
         rerun.stdout
     );
     let text = std::fs::read_to_string(&journal).unwrap();
+    // Outcome lines only: `sending` and `revoked` lines record revocations in flight.
     let pairs: Vec<(String, String)> = text
         .lines()
         .skip(1)
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "outcome")
+        .map(|v| {
             (
                 v["subject"].as_str().unwrap().to_owned(),
                 v["provider"].as_str().unwrap().to_owned(),
@@ -804,4 +813,210 @@ async fn the_configuration_is_found_through_unisession_config() {
         "the file named by UNISESSION_CONFIG"
     );
     assert_eq!(document["providers"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_everyone_needs_the_planned_count_keeps_the_except_list_and_resumes() {
+    let env = Env::start(
+        EmulatorConfig::new()
+            .users(8)
+            .providers([ProviderKind::Slack, ProviderKind::RocketChat]),
+    )
+    .await;
+    let slack = env.emulator.slack().unwrap();
+    let rc = env.emulator.rocketchat().unwrap();
+    let people = env.emulator.people().to_vec();
+    // The primary owner can only be logged out by itself; a break-glass account.
+    let except = env.dir.path().join("keep.txt");
+    std::fs::write(
+        &except,
+        format!(
+            "# break-glass\n{}\n{}\n",
+            slack.primary_owner_id(),
+            people[3].email
+        ),
+    )
+    .unwrap();
+    let except = except.to_str().unwrap();
+    let sessions = |id: &str| slack.sessions_of(id).len() + rc.live_sessions_of(id).len();
+    let before: Vec<usize> = people
+        .iter()
+        .map(|p| sessions(&p.slack_id) + sessions(&p.rocketchat_id))
+        .collect();
+
+    let dry = env
+        .run(&[
+            "revoke",
+            "everyone",
+            "--provider",
+            "slack",
+            "--provider",
+            "rocketchat",
+            "--except",
+            except,
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(dry.code, 0, "{}\n{}", dry.stdout, dry.stderr);
+    let plan = dry.json();
+    // Slack: 7 people (the admin and people[3] kept, the owner kept, the bot left
+    // alone); Rocket.Chat: 6 (the admin and people[3] kept).
+    let count = plan["count"].as_u64().unwrap() as usize;
+    assert_eq!(count, 6 + 6, "{plan:#}");
+    assert_eq!(plan["providers"][0]["not_people"]["bot"], 1);
+    let kept: Vec<&str> = plan["providers"][0]["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["reason"].as_str().unwrap())
+        .collect();
+    assert!(kept.contains(&"the credential's own account"), "{kept:?}");
+
+    // Without a terminal: both --yes and the matching --everyone-count, or nothing.
+    let journal = env.dir.path().join("incident.jsonl");
+    let journal = journal.to_str().unwrap();
+    for extra in [
+        vec!["--yes"],
+        vec!["--everyone-count", "12"],
+        vec!["--yes", "--everyone-count", "11"],
+    ] {
+        let mut args = vec![
+            "revoke",
+            "everyone",
+            "--provider",
+            "slack",
+            "--provider",
+            "rocketchat",
+            "--except",
+            except,
+            "--journal",
+            journal,
+        ];
+        args.extend(extra.iter().copied());
+        let refused = env.run(&args).await;
+        assert_eq!(
+            refused.code, 2,
+            "{extra:?}: {}\n{}",
+            refused.stdout, refused.stderr
+        );
+        assert!(
+            refused.stderr.contains("--everyone-count"),
+            "{}",
+            refused.stderr
+        );
+    }
+    let now: Vec<usize> = people
+        .iter()
+        .map(|p| sessions(&p.slack_id) + sessions(&p.rocketchat_id))
+        .collect();
+    assert_eq!(now, before, "a refused command revoked something");
+
+    let args = [
+        "revoke",
+        "everyone",
+        "--provider",
+        "slack",
+        "--provider",
+        "rocketchat",
+        "--except",
+        except,
+        "--journal",
+        journal,
+        "--yes",
+        "--everyone-count",
+        "12",
+    ];
+    let done = env.run(&args).await;
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+    for (i, person) in people.iter().enumerate() {
+        let left = sessions(&person.slack_id) + sessions(&person.rocketchat_id);
+        if i == 0 || i == 3 {
+            assert_eq!(left, before[i], "{} is kept", person.email);
+        } else {
+            assert_eq!(left, 0, "{} is logged out", person.email);
+        }
+    }
+    assert!(std::path::Path::new(&format!("{journal}.people.json")).exists());
+
+    // A rerun with the journal resumes the planned people: nothing left to send.
+    let logouts = |r: &[unisession::emulator::LoggedRequest]| {
+        r.iter()
+            .filter(|q| q.path.ends_with("resetBulk") || q.path.ends_with("users.logout"))
+            .count()
+    };
+    let sent = logouts(&slack.requests()) + logouts(&rc.requests());
+    let rerun = env.run(&args).await;
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    assert!(rerun.stdout.contains("Resuming"), "{}", rerun.stdout);
+    assert_eq!(logouts(&slack.requests()) + logouts(&rc.requests()), sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_dry_run_shows_how_each_provider_will_find_the_people() {
+    let env = Env::start(
+        EmulatorConfig::new()
+            .users(12)
+            .providers([ProviderKind::Slack, ProviderKind::RocketChat]),
+    )
+    .await;
+    let people = env.emulator.people()[1..].to_vec();
+    let many = env.dir.path().join("many.txt");
+    let emails: Vec<&str> = people.iter().map(|p| p.email.as_str()).collect();
+    std::fs::write(&many, emails.join("\n")).unwrap();
+    let one = env.dir.path().join("one.txt");
+    std::fs::write(&one, &people[0].email).unwrap();
+    let way = |run: &Run, provider: &str| {
+        let doc = run.json();
+        doc["resolution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["provider"] == provider)
+            .map(|r| {
+                (
+                    r["way"].as_str().unwrap().to_owned(),
+                    r["scan_calls"].clone(),
+                )
+            })
+            .unwrap()
+    };
+    let run = env
+        .run(&[
+            "offboard",
+            "--file",
+            many.to_str().unwrap(),
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // Eleven people: one page of each directory instead of eleven lookups.
+    assert_eq!(
+        way(&run, "slack"),
+        ("scan".to_owned(), serde_json::json!(1))
+    );
+    assert_eq!(
+        way(&run, "rocketchat"),
+        ("scan".to_owned(), serde_json::json!(1))
+    );
+    let run = env
+        .run(&[
+            "offboard",
+            "--file",
+            one.to_str().unwrap(),
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(way(&run, "slack").0, "lookups");
+    assert_eq!(way(&run, "rocketchat").0, "lookups");
+    let table = env
+        .run(&["offboard", "--file", many.to_str().unwrap(), "--dry-run"])
+        .await;
+    assert!(table.stdout.contains("FIND BY"), "{}", table.stdout);
 }

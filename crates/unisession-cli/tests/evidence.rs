@@ -216,6 +216,9 @@ fn journal_outcomes(path: &Path) -> BTreeMap<(String, String), Value> {
     let mut out = BTreeMap::new();
     for line in std::fs::read_to_string(path).unwrap().lines().skip(1) {
         let value: Value = serde_json::from_str(line).unwrap();
+        if value["type"] != "outcome" {
+            continue; // a revocation in flight, not an outcome
+        }
         let key = (
             value["subject"].as_str().unwrap().to_owned(),
             value["provider"].as_str().unwrap().to_owned(),

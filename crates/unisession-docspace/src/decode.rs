@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use unisession_core::{
-    Cursor, Device, DeviceKind, Error, ErrorKind, Page, Result, Session, SessionId, UserId,
-    UserLookup, UserRef,
+    Account, AccountStatus, Cursor, Device, DeviceKind, Error, ErrorKind, Page, Result, Session,
+    SessionId, UserId, UserLookup, UserRef,
 };
 use unisession_http::decode_json_object;
 
@@ -21,6 +21,15 @@ pub(crate) fn envelope<T: DeserializeOwned>(
     status: u16,
     body: &[u8],
 ) -> Result<Option<T>> {
+    envelope_with_total(route, status, body).map(|(response, _)| response)
+}
+
+/// The `response` of a success envelope and its `total`, each `None` where absent.
+fn envelope_with_total<T: DeserializeOwned>(
+    route: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<(Option<T>, Option<u64>)> {
     if status != 200 {
         return Err(error(status, body));
     }
@@ -38,7 +47,8 @@ pub(crate) fn envelope<T: DeserializeOwned>(
     if envelope.status != 0 {
         return Err(error(400, body));
     }
-    envelope
+    let total = envelope.total;
+    let response = envelope
         .response
         .map(|value| {
             // serde's own message could quote the value: keep it out of the error.
@@ -49,7 +59,8 @@ pub(crate) fn envelope<T: DeserializeOwned>(
                 )
             })
         })
-        .transpose()
+        .transpose()?;
+    Ok((response, total))
 }
 
 pub(crate) fn no_result() -> Error {
@@ -129,17 +140,87 @@ pub fn employee(route: &str, status: u16, body: &[u8]) -> Result<UserLookup> {
         };
     }
     let employee: wire::Employee = envelope(route, status, body)?.ok_or_else(no_result)?;
-    if employee.id.trim().is_empty() {
-        return Err(Error::new(
-            ErrorKind::Decode,
-            format!("could not decode the answer of {route}: a user without an id"),
-        ));
-    }
-    let mut user = UserRef::new(UserId::new(employee.id));
+    let id = employee_id(route, &employee)?;
+    let mut user = UserRef::new(id);
     user.email = employee.email;
     user.name = employee.display_name;
     user.active = employee.status.map(|s| s == 1);
     Ok(UserLookup::Found(user))
+}
+
+/// The id of a person record; a record without one is a [`ErrorKind::Decode`] error.
+fn employee_id(route: &str, employee: &wire::Employee) -> Result<UserId> {
+    match employee.id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() => Ok(UserId::new(id)),
+        _ => Err(Error::new(
+            ErrorKind::Decode,
+            format!("could not decode the answer of {route}: a user without an id"),
+        )),
+    }
+}
+
+/// The answer of `GET people/@self`: the caller's own id.
+pub fn own_id(status: u16, body: &[u8]) -> Result<UserId> {
+    let route = "people/@self";
+    let employee: wire::Employee = envelope(route, status, body)?.ok_or_else(no_result)?;
+    employee_id(route, &employee)
+}
+
+/// One page of `GET people/filter` asked from `start_index` with `count`: the
+/// accounts, and the next page's cursor (the next `startIndex`) and the envelope's
+/// `total` (the whole directory the caller sees). The server names no `startIndex`
+/// in its answer, so the next one is `start_index` plus the people served; with a
+/// `total` a page follows while that is below it (and the page was not empty),
+/// without one while the page was full.
+///
+/// `status` 2 (Terminated) is [`AccountStatus::Deactivated`], `activationStatus` 2
+/// (Pending: invited, not joined) [`AccountStatus::Invited`], anyone else
+/// [`AccountStatus::Active`]. An empty `email` is none; a record without an id is a
+/// [`ErrorKind::Decode`] error.
+pub fn people(status: u16, body: &[u8], start_index: u64, count: u32) -> Result<Page<Account>> {
+    let route = "people/filter";
+    let (people, total): (Option<Vec<wire::Employee>>, Option<u64>) =
+        envelope_with_total(route, status, body)?;
+    // An answer without a list proves nothing about the directory.
+    let people = people.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Decode,
+            format!("the answer of {route} has no list of people"),
+        )
+    })?;
+    let served = people.len() as u64;
+    let items = people
+        .into_iter()
+        .map(|employee| account(route, employee))
+        .collect::<Result<Vec<Account>>>()?;
+    let next = start_index + served;
+    let more = match total {
+        Some(total) => next < total && served > 0,
+        None => served > 0 && served >= u64::from(count),
+    };
+    let page = Page::new(items, more.then(|| Cursor::new(next.to_string())));
+    Ok(match total {
+        Some(total) => page.with_total(total),
+        None => page,
+    })
+}
+
+fn account(route: &str, employee: wire::Employee) -> Result<Account> {
+    let id = employee_id(route, &employee)?;
+    let status = if employee.status == Some(2) {
+        AccountStatus::Deactivated
+    } else if employee.activation_status == Some(2) {
+        AccountStatus::Invited
+    } else {
+        AccountStatus::Active
+    };
+    let mut user = UserRef::new(id).with_active(status == AccountStatus::Active);
+    user.email = employee
+        .email
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty());
+    user.name = employee.display_name.filter(|n| !n.trim().is_empty());
+    Ok(Account::new(user, status))
 }
 
 fn parse_date(value: &serde_json::Value) -> Option<DateTime<Utc>> {

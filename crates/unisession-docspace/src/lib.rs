@@ -22,6 +22,8 @@
 //! | `revoke_user_sessions` | `GET people/{userid}`, then `PUT logoutall/{userId}` | the id is checked as a GUID before sending; every token of the user dies; `logoutall` answers 200 for an unknown GUID (the "lost user"), so the user is confirmed first (skipped for ids its own lookup found) and an unknown one is `NotFound`; revoking **the caller's own user also ends the caller's credential** (the adapter adopts the cookie DocSpace re-issues); no device scope | self, or DocSpace admin (before 3.7.1: DocSpace or People admins, and not on other admins) |
 //! | `revoke_other_sessions` | `PUT logoutallexceptthis` | offered only with a personal token or login (the cookie): with a header credential the server would also end the caller's own session | self |
 //! | `find_user` | `GET people/email?email=` | 404 `ItemNotFoundException` is `NotFound`; the record must carry the email; ordinary users may not look up others (403) | DocSpace admin for others (API key: `accounts:read` or `*`) |
+//! | `list_users` | `GET people/filter?count=&startIndex=` | `count` at most 100 (`[Range(1, 100)]`, `ApiContext.MaxCount` since v3.2.1-server; more is a 400 `ValidationProblemDetails`), so the limit is clamped; the cursor is the next `startIndex` (the answer names none) and a page follows while it is below the envelope's `total`; no `employeeStatus` is sent, so an admin sees everyone: `status` 2 (Terminated) is `Deactivated`, `activationStatus` 2 (Pending, invited) `Invited`; an empty `email` is none; listed ids count as known for `revoke_user_sessions` | DocSpace, room or People admin; users and guests get 403, and non-admins see no terminated people (API key: `accounts:read` or `*`) |
+//! | `current_user` | `GET people/@self` | the `id` of the caller's own `EmployeeFullDto` | any user |
 //! | extra | `PUT logoutallchangepassword` | [`DocSpaceProvider::logout_all_change_password`]: logs the caller out everywhere and returns the confirmation URL | self |
 //!
 //! # Credentials and capabilities
@@ -36,12 +38,23 @@
 //!
 //! # Errors and limits
 //!
-//! Success envelope `{response, count, links, status: 0, statusCode}`; errors
+//! Success envelope `{response, count, links, status: 0, statusCode}` (`people/filter`
+//! adds `total`, the whole result's size, where `count` is the page's); errors
 //! `{status: 1, statusCode, error: {message, type, …}}`; 401, scope 403, route-miss 404
 //! and 429 come with **empty bodies**, 502/503 with HTML from the proxy. All map to
 //! [`ErrorKind`](unisession_core::ErrorKind) in `errors.rs` (table-tested). Requests are
 //! paced at 95 % of 1500 per minute with at most 15 in flight, the server's limits; a
-//! 429's `Retry-After` is honoured.
+//! 429's `Retry-After` is honoured. [`Capabilities::rate_limits`](unisession_core::Capabilities::rate_limits)
+//! names the same 1500 a minute for every operation.
+//!
+//! # Sources
+//!
+//! The directory calls follow DocSpace-server: `products/ASC.People/Server/Api/UserController.cs`
+//! (`SearchUsersByExtendedFilter` behind `people/filter`, its `SecurityException` for
+//! users and guests, and `people/@self`), `common/ASC.Api.Core/Core/ApiContext.cs`
+//! (`MaxCount` = 100, `count`/`startIndex`), `common/ASC.Api.Core/Middleware/CommonApiResponse.cs`
+//! (the envelope's `count` and `total`) and `common/ASC.Core.Common/Data/DbUserService.cs`
+//! (the `employeeStatus` and `activationStatus` filters).
 #![warn(missing_docs)]
 
 mod config;

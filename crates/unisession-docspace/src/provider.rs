@@ -7,8 +7,8 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use unisession_core::{
-    Capabilities, DeviceScope, Email, Error, ErrorKind, ListQuery, Operation, Page, Result,
-    Revocation, Session, SessionProvider, SessionRef, UserId, UserLookup,
+    Account, Capabilities, DeviceScope, Email, Error, ErrorKind, ListQuery, Operation, Page,
+    Result, Revocation, Session, SessionProvider, SessionRef, UserId, UserLookup,
 };
 use unisession_http::{
     HttpClient, KnownUsers, LoginSession, Method, PaceClass, RequestBuilder, Response,
@@ -27,6 +27,14 @@ const LOGOUT_OTHERS: &str = "api/2.0/security/activeconnections/logoutallexceptt
 const LOGOUT_CHANGE_PASSWORD: &str = "api/2.0/security/activeconnections/logoutallchangepassword";
 const PEOPLE_BY_EMAIL: &str = "api/2.0/people/email";
 const PEOPLE_BY_ID: &str = "api/2.0/people/{userid}";
+const PEOPLE_FILTER: &str = "api/2.0/people/filter";
+const PEOPLE_SELF: &str = "api/2.0/people/@self";
+/// The largest `count` of `people/filter`: `[Range(1, 100)]`, `ApiContext.MaxCount`
+/// (since v3.2.1-server); a larger one is refused with 400.
+const MAX_PEOPLE_PAGE: u32 = 100;
+/// The published limit, 1500 requests a minute per user or address (spec 3.7),
+/// shared by every call.
+const RATE_PER_MINUTE: u32 = 1500;
 const AUTHENTICATION: &str = "api/2.0/authentication";
 
 /// ONLYOFFICE DocSpace's `security/activeconnections` behind [`SessionProvider`].
@@ -81,6 +89,13 @@ impl DocSpaceProvider {
         capabilities.revoke_session = true;
         capabilities.revoke_user_sessions = true;
         capabilities.find_user_by_email = true;
+        capabilities.list_users = true;
+        capabilities.max_users_page = Some(MAX_PEOPLE_PAGE);
+        capabilities.current_user = true;
+        capabilities.rate_limits = Operation::ALL
+            .into_iter()
+            .map(|op| (op, RATE_PER_MINUTE))
+            .collect();
         if auth.knows_current_session() {
             capabilities.marks_current_session = true;
             capabilities.revoke_other_sessions = true;
@@ -443,5 +458,73 @@ impl SessionProvider for DocSpaceProvider {
             self.known.remember(&user.id.as_str().to_ascii_lowercase());
         }
         Ok(lookup)
+    }
+
+    /// `GET people/filter?count=&startIndex=`: the directory in the server's order,
+    /// at most 100 a page, the cursor being the next `startIndex`. No `employeeStatus`
+    /// is sent, so a DocSpace admin sees everyone, terminated and invited people
+    /// included, each with its status (other room or People admins see no terminated
+    /// people; users and guests are refused with 403). Listed ids are remembered as
+    /// known, so a revocation of one found here needs no `people/{userid}` first.
+    async fn list_users(&self, query: &ListQuery) -> Result<Page<Account>> {
+        let op = Some(Operation::ListUsers);
+        self.capabilities
+            .require(Operation::ListUsers)
+            .map_err(|e| self.fail(e, op))?;
+        if query.user.is_some() {
+            return Err(self.fail(Error::invalid_input("list_users takes no user filter"), op));
+        }
+        if query.limit == Some(0) {
+            return Err(self.fail(Error::invalid_input("a page size of 0 was asked for"), op));
+        }
+        let start_index: u64 = match &query.cursor {
+            None => 0,
+            Some(cursor) => cursor.as_str().parse().map_err(|_| {
+                self.fail(
+                    Error::invalid_input(format!(
+                        "{cursor:?} is not a cursor of DocSpace's user listing"
+                    )),
+                    op,
+                )
+            })?,
+        };
+        let count = query
+            .limit
+            .unwrap_or(MAX_PEOPLE_PAGE)
+            .clamp(1, MAX_PEOPLE_PAGE);
+        let response = self
+            .send(|| {
+                self.http
+                    .request(Method::GET, PEOPLE_FILTER)
+                    .query("count", count.to_string())
+                    .query("startIndex", start_index.to_string())
+            })
+            .await
+            .map_err(|e| self.fail(e, op))?;
+        let page = crate::decode::people(
+            response.status().as_u16(),
+            response.body(),
+            start_index,
+            count,
+        )
+        .map_err(|e| self.fail(e.with_retries(response.retries()), op))?;
+        for account in &page.items {
+            self.known
+                .remember(&account.user.id.as_str().to_ascii_lowercase());
+        }
+        Ok(page)
+    }
+
+    /// `GET people/@self`: the id of the credential's own account.
+    async fn current_user(&self) -> Result<UserId> {
+        let op = Some(Operation::CurrentUser);
+        let response = self
+            .send(|| self.http.request(Method::GET, PEOPLE_SELF))
+            .await
+            .map_err(|e| self.fail(e, op))?;
+        let id = crate::decode::own_id(response.status().as_u16(), response.body())
+            .map_err(|e| self.fail(e.with_retries(response.retries()), op))?;
+        self.known.remember(&id.as_str().to_ascii_lowercase());
+        Ok(id)
     }
 }

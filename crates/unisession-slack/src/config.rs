@@ -54,6 +54,34 @@ impl Tier {
 
 const TIERS: [Tier; 3] = [Tier::Two, Tier::Three, Tier::Four];
 
+/// Every Web API method the adapter calls, with its tier. Slack limits each method on
+/// its own ("per app per workspace per method", docs.slack.dev `apis/web-api/rate-limits`),
+/// so each is paced on its own at its tier's rate: a scan of `users.list` does not
+/// slow the session methods of the same tier.
+pub(crate) const METHODS: [(&str, Tier); 12] = [
+    ("admin.users.session.list", Tier::Two),
+    ("admin.users.session.invalidate", Tier::Two),
+    ("admin.users.session.reset", Tier::Two),
+    ("admin.users.session.resetBulk", Tier::Two),
+    ("admin.users.session.getSettings", Tier::Four),
+    ("admin.users.session.setSettings", Tier::Four),
+    ("admin.users.session.clearSettings", Tier::Four),
+    ("users.lookupByEmail", Tier::Three),
+    ("users.info", Tier::Four),
+    ("users.list", Tier::Two),
+    ("admin.teams.list", Tier::Three),
+    ("auth.test", Tier::Four),
+];
+
+/// The pacing class of a method: its own where it is known, else its tier's.
+pub(crate) fn class_of(method: &'static str, tier: Tier) -> PaceClass {
+    if METHODS.iter().any(|(m, _)| *m == method) {
+        PaceClass::new(method)
+    } else {
+        tier.class()
+    }
+}
+
 /// The share of a published limit the client paces at by default: just under it.
 pub const DEFAULT_PACE: f64 = 0.95;
 
@@ -195,7 +223,8 @@ impl SlackBuilder {
         self
     }
 
-    /// Paces the methods of `tier` at `rate` instead of 95 % of the published limit.
+    /// Paces each method of `tier` at `rate` instead of 95 % of the published limit
+    /// (each method on its own, as Slack limits them).
     pub fn with_tier_rate(mut self, tier: Tier, rate: Rate) -> Self {
         self.rates.retain(|(t, _)| *t != tier);
         self.rates.push((tier, rate));
@@ -254,14 +283,18 @@ impl SlackBuilder {
             )));
         }
         let mut http = self.transport.client(&self.base_url, &DEFAULTS)?;
-        for tier in TIERS {
-            let rate = self
-                .rates
+        let rate_of = |tier: Tier| {
+            self.rates
                 .iter()
                 .find(|(t, _)| *t == tier)
                 .map(|(_, r)| *r)
-                .unwrap_or_else(|| self.transport.scaled(tier.default_rate()));
-            http = http.pace(tier.class(), rate);
+                .unwrap_or_else(|| self.transport.scaled(tier.default_rate()))
+        };
+        for tier in TIERS {
+            http = http.pace(tier.class(), rate_of(tier));
+        }
+        for (method, tier) in METHODS {
+            http = http.pace(PaceClass::new(method), rate_of(tier));
         }
         let http = http.build()?;
         let parts = Parts {

@@ -46,9 +46,9 @@
 //! # Rate limits
 //!
 //! Slack limits each method per app and workspace: Tier 2 (20+ per minute) for the
-//! session methods, Tier 3 (50+) for the lookup, Tier 4 (100+) for the settings. The
-//! client paces every tier at 95 % of its published rate, shared by all clones of a
-//! provider, so bulk work runs just under the limit instead of collecting 429s. A 429
+//! session methods and `users.list`, Tier 3 (50+) for the lookup, Tier 4 (100+) for the
+//! settings. The client paces each method on its own at 95 % of its tier's published
+//! rate, shared by all clones of a provider, so bulk work runs just under the limit instead of collecting 429s. A 429
 //! is retried after its `Retry-After`; an empty or non-JSON 429 body is still a rate
 //! limit.
 //!

@@ -194,7 +194,7 @@ impl SlackProvider {
             .request(Method::POST, method)
             .bearer(&self.token)
             .form(form.iter().map(|(k, v)| (*k, v.as_str())))
-            .class(tier.class())
+            .class(crate::config::class_of(method, tier))
             .idempotent(true)
             .send()
             .await?;

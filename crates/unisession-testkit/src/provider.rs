@@ -31,6 +31,7 @@ pub(crate) const REGISTERED: [Registration; 6] = [
             "/api/2.0/security/activeconnections/logoutallchangepassword",
             "/api/2.0/security/activeconnections/logoutallexceptthis",
             "/api/2.0/people/email",
+            "/api/2.0/people/filter",
             "/api/2.0/people/{userid}",
             "/api/2.0/authentication",
         ],

@@ -6,8 +6,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use unisession::ErrorKind;
 use unisession::fleet::{
-    Fleet, JournalError, ManyReport, OffboardOptions, Plan, Progress, Report, Resolution, Subject,
-    Summary,
+    Fleet, JournalError, ManyReport, OffboardOptions, Plan, Progress, Report, Resolution,
+    ResolutionPlan, ResolveWay, Subject, Summary,
 };
 
 use std::path::{Path, PathBuf};
@@ -275,7 +275,38 @@ pub(crate) fn evidence_failed(error: CliError) -> CliError {
 #[derive(Serialize)]
 struct PlansOutput {
     command: &'static str,
+    /// How each provider would find the people: the way and its calls.
+    resolution: Vec<ResolutionPlan>,
     plans: Vec<Plan>,
+}
+
+/// The planner's choice per provider, as a table.
+fn resolution_table(plans: &[ResolutionPlan]) -> String {
+    let rows = plans
+        .iter()
+        .map(|p| {
+            let calls = match (p.way, p.scan_calls) {
+                (ResolveWay::Scan, Some(pages)) => format!("{pages} (not {})", p.lookup_calls),
+                (ResolveWay::Scan, None) => "?".to_owned(),
+                _ => p.lookup_calls.to_string(),
+            };
+            let least = p.minimum_ms.map_or_else(
+                || "-".to_owned(),
+                |ms| format!("{:.1} s", ms as f64 / 1000.0),
+            );
+            vec![
+                p.provider.clone(),
+                p.people.to_string(),
+                p.way.as_str().to_owned(),
+                calls,
+                least,
+            ]
+        })
+        .collect();
+    output::table(
+        &["PROVIDER", "PEOPLE", "FIND BY", "CALLS", "AT LEAST"],
+        rows,
+    )
 }
 
 async fn plan_many(
@@ -285,6 +316,7 @@ async fn plan_many(
     concurrency: usize,
 ) -> Result<Exit, CliError> {
     use futures::StreamExt;
+    let resolution = fleet.plan_resolution(subjects).await;
     let plans: Vec<Plan> = futures::stream::iter(subjects)
         .map(|s| fleet.plan(s))
         .buffered(concurrency.max(1))
@@ -293,9 +325,14 @@ async fn plan_many(
     if ctx.json() {
         ctx.print(&output::json(&PlansOutput {
             command: "offboard --file --dry-run",
+            resolution,
             plans: plans.clone(),
         }));
     } else {
+        ctx.print(&resolution_table(&resolution));
+        for p in resolution.iter().filter(|p| p.way == ResolveWay::Scan) {
+            ctx.print(&format!("{}: {}", p.provider, p.reason));
+        }
         for plan in &plans {
             ctx.print(&format!("{} (dry run)", plan.subject));
             ctx.print(&output::plan_table(plan));

@@ -69,7 +69,9 @@ pub(super) fn authenticate_request(data: &Data, headers: &HeaderMap) -> Result<C
                     .and_then(|d| d.split_once(':'))
                     .and_then(|(email, password)| {
                         data.users.iter().position(|u| {
-                            u.email.eq_ignore_ascii_case(email) && u.password == password
+                            u.email.eq_ignore_ascii_case(email)
+                                && u.password == password
+                                && u.can_sign_in()
                         })
                     });
             match user {

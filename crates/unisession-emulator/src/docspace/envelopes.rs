@@ -22,6 +22,39 @@ pub(super) fn success(response: Option<Value>, count: i32, links: Value) -> Resp
     Json(Value::Object(body)).into_response()
 }
 
+/// A page of a paged call (`people/filter`): `count` the items here, `total` the
+/// whole result (`CommonApiResponse`), no `startIndex`.
+pub(super) fn people_page(items: Vec<Value>, total: usize, links: Value) -> Response {
+    let mut body = serde_json::Map::new();
+    let count = items.len();
+    body.insert("response".into(), Value::Array(items));
+    body.insert("count".into(), json!(count));
+    body.insert("total".into(), json!(total));
+    body.insert("links".into(), links);
+    body.insert("status".into(), json!(0));
+    body.insert("statusCode".into(), json!(200));
+    Json(Value::Object(body)).into_response()
+}
+
+/// 400 with a model-validation failure: `ValidationProblemDetails` in `response`.
+pub(super) fn validation_problem(field: &str, message: &str, links: Value) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "response".into(),
+        json!({
+            "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+            "title": "One or more validation errors occurred.",
+            "status": 400,
+            "errors": {field: [message]},
+        }),
+    );
+    body.insert("count".into(), json!(1));
+    body.insert("links".into(), links);
+    body.insert("status".into(), json!(1));
+    body.insert("statusCode".into(), json!(400));
+    (StatusCode::BAD_REQUEST, Json(Value::Object(body))).into_response()
+}
+
 pub(super) fn error(status: StatusCode, message: &str, exception: &str) -> Response {
     (
         status,

@@ -94,6 +94,12 @@ impl DocSpaceEmulator {
         self.0.state.user_id_by_email(email)
     }
 
+    /// Every user's id, terminated and invited ones included, in the store's order
+    /// (the order `people/filter` pages in).
+    pub fn user_ids(&self) -> Vec<String> {
+        self.0.state.user_ids()
+    }
+
     /// The active login events (sessions) of `user`, in id order.
     pub fn active_events_of(&self, user: &str) -> Vec<i32> {
         self.0.state.active_events_of(user)
@@ -117,6 +123,22 @@ impl DocSpaceEmulator {
     /// Adds a user with this email and role; returns the id.
     pub fn add_user(&self, email: &str, role: DocSpaceRole) -> String {
         self.0.state.add_user(email, role)
+    }
+
+    /// Adds a terminated (deactivated) user with this email, an ordinary user who
+    /// cannot sign in (`status` 2); returns the id.
+    pub fn add_terminated_user(&self, email: &str) -> String {
+        self.0
+            .state
+            .add_user_with(email, DocSpaceRole::User, true, false)
+    }
+
+    /// Adds an invited user who has not joined (`activationStatus` 2, Pending) with
+    /// this email, an ordinary user who cannot sign in yet; returns the id.
+    pub fn add_pending_user(&self, email: &str) -> String {
+        self.0
+            .state
+            .add_user_with(email, DocSpaceRole::User, false, true)
     }
 
     /// Behaves like a server before v3.7.1, or not.

@@ -235,21 +235,7 @@ pub(super) async fn people_by_email(
         None
     };
     if let Some(message) = problem {
-        let mut body = serde_json::Map::new();
-        body.insert(
-            "response".into(),
-            json!({
-                "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
-                "title": "One or more validation errors occurred.",
-                "status": 400,
-                "errors": {"Email": [message]},
-            }),
-        );
-        body.insert("count".into(), json!(1));
-        body.insert("links".into(), links(&headers, &uri, &method));
-        body.insert("status".into(), json!(1));
-        body.insert("statusCode".into(), json!(400));
-        return (StatusCode::BAD_REQUEST, Json(Value::Object(body))).into_response();
+        return validation_problem("Email", message, links(&headers, &uri, &method));
     }
     if email.is_empty() {
         return error(
@@ -293,6 +279,11 @@ pub(super) async fn people_by_id(
         Err(r) => return r,
     };
     let data = ds.data();
+    // `people/%40self` arrives here: ASP.NET routes on the decoded path, so it is `@self`.
+    if id == "@self" {
+        let employee = employee_json(&data.users[caller.user], &headers);
+        return success(Some(employee), 1, links(&headers, &uri, &method));
+    }
     let target = match uuid::Uuid::parse_str(&id) {
         Ok(guid) => data.by_id.get(&guid.hyphenated().to_string()).copied(),
         Err(_) => data.users.iter().position(|u| u.user_name == id),
@@ -330,20 +321,166 @@ pub(super) fn employee_answer(
     if !visible {
         return access_denied(false);
     }
-    let user = &data.users[target];
+    let employee = employee_json(&data.users[target], headers);
+    success(Some(employee), 1, links(headers, uri, method))
+}
+
+/// `GET people/@self` (`UserController.Self`): the caller's own `EmployeeFullDto`.
+/// API-key scopes are not checked, as on `people/{userid}`. (A client that encodes the
+/// `@` reaches `people_by_id`, which answers the same.)
+pub(super) async fn people_self(
+    State(ds): State<Arc<DocSpace>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match admit(&ds, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let data = ds.data();
+    let employee = employee_json(&data.users[caller.user], &headers);
+    success(Some(employee), 1, links(&headers, &uri, &method))
+}
+
+/// `EmployeeStatus` as `people/filter` binds it: a number or a name.
+fn employee_status(value: &str) -> Option<u8> {
+    let named = [
+        ("active", 1),
+        ("terminated", 2),
+        ("pending", 4),
+        ("default", 5),
+        ("all", 7),
+    ];
+    value.trim().parse::<u8>().ok().or_else(|| {
+        named
+            .iter()
+            .find(|(name, _)| value.trim().eq_ignore_ascii_case(name))
+            .map(|(_, n)| *n)
+    })
+}
+
+/// `GET people/filter` (`SearchUsersByExtendedFilter`): one page of the directory in
+/// the store's order, `count` 1 to 100 (default 100) from `startIndex` (default 0),
+/// with `total` the size of the whole filtered result. Validation runs before the
+/// action: a `count` out of range or a malformed number is a 400
+/// `ValidationProblemDetails`. Users and guests get 403 (`SecurityException`). Without
+/// `employeeStatus` DocSpace admins see everyone and room or People admins nobody
+/// terminated (nor guests, since there are no rooms to share); `employeeStatus`
+/// Active (1) or Default (5) keeps the active (invited included), Terminated (2) the
+/// terminated, All (7) everyone (`DbUserService`). Other filters and `sortBy`/
+/// `sortOrder` are ignored.
+pub(super) async fn people_filter(
+    State(ds): State<Arc<DocSpace>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let caller = match admit(&ds, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_scope(&caller, &method, &["accounts:read", "accounts:write"]) {
+        return r;
+    }
+    let params: Vec<(String, String)> = query
+        .as_deref()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let invalid = |field: &str, message: String| {
+        validation_problem(field, &message, links(&headers, &uri, &method))
+    };
+    let count = match param("count") {
+        None => 100,
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => n as usize,
+            Ok(_) => {
+                return invalid(
+                    "Count",
+                    "The field Count must be between 1 and 100.".to_owned(),
+                );
+            }
+            Err(_) => return invalid("Count", format!("The value '{v}' is not valid for Count.")),
+        },
+    };
+    let start_index = match param("startIndex") {
+        None => 0,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            Err(_) => {
+                return invalid(
+                    "StartIndex",
+                    format!("The value '{v}' is not valid for StartIndex."),
+                );
+            }
+        },
+    };
+    let status = match param("employeeStatus") {
+        None => None,
+        Some(v) => match employee_status(v) {
+            Some(n) => Some(n),
+            None => {
+                return invalid(
+                    "EmployeeStatus",
+                    format!("The value '{v}' is not valid for EmployeeStatus."),
+                );
+            }
+        },
+    };
+    let data = ds.data();
+    let caller_role = data.users[caller.user].role;
+    let admin = match caller_role {
+        DocSpaceRole::Owner | DocSpaceRole::Admin => true,
+        DocSpaceRole::RoomAdmin | DocSpaceRole::PeopleAdmin => false,
+        DocSpaceRole::User | DocSpaceRole::Guest => return access_denied(false),
+    };
+    let matching: Vec<&User> = data
+        .users
+        .iter()
+        .filter(|u| admin || u.role != DocSpaceRole::Guest)
+        .filter(|u| match status {
+            None => admin || !u.terminated,
+            Some(2) => u.terminated,
+            Some(1 | 5) => !u.terminated,
+            Some(_) => true,
+        })
+        .collect();
+    let total = matching.len();
+    let page: Vec<Value> = matching
+        .into_iter()
+        .skip(start_index)
+        .take(count)
+        .map(|u| employee_json(u, &headers))
+        .collect();
+    people_page(page, total, links(&headers, &uri, &method))
+}
+
+/// The `EmployeeFullDto` of `user`, as every `people/*` route answers it.
+pub(super) fn employee_json(user: &User, headers: &HeaderMap) -> Value {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
-    let employee = json!({
+    json!({
         "id": user.id,
         "displayName": user.display_name(),
         "firstName": user.first_name,
         "lastName": user.last_name,
         "userName": user.user_name,
         "email": user.email,
-        "status": 1,
-        "activationStatus": 1,
+        "status": if user.terminated { 2 } else { 1 },
+        "activationStatus": if user.pending { 2 } else { 1 },
         "isAdmin": user.role.is_docspace_admin(),
         "isRoomAdmin": user.role == DocSpaceRole::RoomAdmin,
         "isOwner": user.role == DocSpaceRole::Owner,
@@ -355,8 +492,7 @@ pub(super) fn employee_answer(
         "isAnonim": false,
         "profileUrl": format!("http://{host}/accounts/view/{}", user.user_name),
         "registrationDate": api_date(crate::dataset::epoch() - chrono::Duration::days(400)),
-    });
-    success(Some(employee), 1, links(headers, uri, method))
+    })
 }
 
 pub(super) async fn authenticate(
@@ -401,6 +537,7 @@ pub(super) async fn authenticate(
     let Some(user) = data.users.iter().position(|u| {
         (u.email.eq_ignore_ascii_case(user_name) || u.user_name == *user_name)
             && u.password == *password
+            && u.can_sign_in()
     }) else {
         return error(
             StatusCode::UNAUTHORIZED,

@@ -1,5 +1,6 @@
 //! The ONLYOFFICE DocSpace emulator: `api/2.0/security/activeconnections/*`,
-//! `api/2.0/people/email` and `api/2.0/authentication`.
+//! `api/2.0/people/email`, `api/2.0/people/filter`, `api/2.0/people/@self`,
+//! `api/2.0/people/{userid}` and `api/2.0/authentication`.
 //!
 //! Behaviour follows `shared/research/docspace.md` (server v3.7.2) rather than the
 //! spec where they differ. Departures from the spec, following the server:
@@ -35,6 +36,24 @@
 //! `GET people/{userid}` (a GUID or a user name) answers 404 `ItemNotFoundException`
 //! for nobody, where `logoutall` answers 200 for any well-formed GUID (the "lost
 //! user"); existence is checked before visibility, and API-key scopes are not.
+//!
+//! `GET people/filter` follows DocSpace-server's `SearchUsersByExtendedFilter`
+//! (`products/ASC.People/Server/Api/UserController.cs`): `count` is validated as
+//! `[Range(1, 100)]` (`ApiContext.MaxCount`, `common/ASC.Api.Core/Core/ApiContext.cs`),
+//! anything else a 400 `ValidationProblemDetails`, and defaults to 100; `startIndex`
+//! defaults to 0; users and guests get 403 `SecurityException`. Without
+//! `employeeStatus` DocSpace admins see everyone and room or People admins nobody
+//! terminated (nor guests); `employeeStatus` Active/Default keep the active (invited
+//! included: their status is Active), Terminated the terminated, All everyone
+//! (`common/ASC.Core.Common/Data/DbUserService.cs`). The page comes in the store's
+//! order with `count` (the page's size) and `total` (the whole filtered result) and no
+//! `startIndex` (`common/ASC.Api.Core/Middleware/CommonApiResponse.cs`). Each person is
+//! the `EmployeeFullDto` of `people/{userid}`, `status` 2 for a terminated user
+//! ([`DocSpaceEmulator::add_terminated_user`]) and `activationStatus` 2 for an invited
+//! one ([`DocSpaceEmulator::add_pending_user`]); neither can sign in. Other filters,
+//! `activationStatus` among them, and `sortBy`/`sortOrder` are ignored.
+//! `GET people/@self` answers the caller's own `EmployeeFullDto`; like
+//! `people/{userid}` it checks no API-key scope.
 //!
 //! The [`Misleading`](crate::Misleading) switches: `people/email` may answer another
 //! person, or (ignoring the filter) the first user. `logoutall` answers success for
@@ -127,11 +146,21 @@ struct User {
     password: String,
     role: DocSpaceRole,
     cookie_index: u32,
+    /// `EmployeeStatus.Terminated` (2): deactivated, cannot sign in.
+    terminated: bool,
+    /// `EmployeeActivationStatus.Pending` (2): invited, has not joined (and cannot
+    /// sign in yet).
+    pending: bool,
 }
 
 impl User {
     fn display_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// Whether the person may authenticate: neither terminated nor still invited.
+    fn can_sign_in(&self) -> bool {
+        !self.terminated && !self.pending
     }
 }
 
@@ -291,6 +320,8 @@ impl DocSpace {
                     DocSpaceRole::User
                 },
                 cookie_index: 0,
+                terminated: false,
+                pending: false,
             });
             data.by_id.insert(person.docspace_id.clone(), index);
             for seeded in dataset.sessions(person, PROVIDER_STREAM) {
@@ -370,6 +401,8 @@ impl DocSpace {
                 put(logout_all_change_password),
             )
             .route("/api/2.0/people/email", get(people_by_email))
+            .route("/api/2.0/people/filter", get(people_filter))
+            .route("/api/2.0/people/@self", get(people_self))
             .route("/api/2.0/people/{userid}", get(people_by_id))
             .route("/api/2.0/authentication", post(authenticate))
             .fallback(|| async { StatusCode::NOT_FOUND })
@@ -389,6 +422,10 @@ impl DocSpace {
             .iter()
             .find(|u| u.email.eq_ignore_ascii_case(email))
             .map(|u| u.id.clone())
+    }
+
+    pub(crate) fn user_ids(&self) -> Vec<String> {
+        self.data().users.iter().map(|u| u.id.clone()).collect()
     }
 
     pub(crate) fn active_events_of(&self, user: &str) -> Vec<i32> {
@@ -415,6 +452,18 @@ impl DocSpace {
     }
 
     pub(crate) fn add_user(&self, email: &str, role: DocSpaceRole) -> String {
+        self.add_user_with(email, role, false, false)
+    }
+
+    /// Adds a user; `terminated` and `pending` set its `EmployeeStatus` and
+    /// `EmployeeActivationStatus`.
+    pub(crate) fn add_user_with(
+        &self,
+        email: &str,
+        role: DocSpaceRole,
+        terminated: bool,
+        pending: bool,
+    ) -> String {
         let mut data = self.data();
         let id = crate::dataset::guid(&mut data.rng);
         let index = data.users.len();
@@ -429,6 +478,8 @@ impl DocSpace {
             password,
             role,
             cookie_index: 0,
+            terminated,
+            pending,
         });
         data.by_id.insert(id.clone(), index);
         id
@@ -494,7 +545,8 @@ impl Data {
     }
 
     fn token_valid(&self, token: &Token) -> bool {
-        self.users[token.user].cookie_index == token.user_index
+        self.users[token.user].can_sign_in()
+            && self.users[token.user].cookie_index == token.user_index
             && (token.login_event == 0
                 || self
                     .events

@@ -135,6 +135,16 @@ impl RocketChatEmulator {
         self.0.state.add_user(email)
     }
 
+    /// Adds a deactivated user (`active: false` in `users.list`); returns the id.
+    pub fn add_deactivated_user(&self, email: &str) -> String {
+        self.0.state.add_listed_user(email, false, "user")
+    }
+
+    /// Adds a bot (`type: "bot"` in `users.list`); returns the id.
+    pub fn add_bot(&self, email: &str) -> String {
+        self.0.state.add_listed_user(email, true, "bot")
+    }
+
     /// The last 2FA code emailed to `user`.
     pub fn last_email_code(&self, user: &str) -> Option<String> {
         self.0.state.last_email_code(user)

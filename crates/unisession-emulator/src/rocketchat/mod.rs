@@ -38,7 +38,9 @@
 //!   comes back); `query` is honoured before 7.0 (minus keys on fields the caller may
 //!   not see, so a member's `emails.address` filter vanishes), ignored from 7.0 unless
 //!   `allow_unsafe_query`, refused once `query_removed`; `emails` only for privileged
-//!   callers; `count` is the number of items;
+//!   callers; `count` is the number of items; deactivated users (`active: false`) and
+//!   bots (`type: "bot"`) are listed with everybody, as the route's match has no
+//!   `active` or `type` filter (`apps/meteor/app/api/server/v1/users.ts`);
 //! * `users.logout` answers 200 for any id; a caller lacking `logout-other-user` gets
 //!   `logout_refusal_status` (403 in every release; 401 models a later helper);
 //! * `me` and `permissions.listAll` (every permission held by `admin`);
@@ -246,6 +248,10 @@ struct User {
     email_code: Option<EmailCode>,
     /// Resume tokens in login order, for the 50-token cap.
     resume_order: Vec<Hash>,
+    /// `active: false` once deactivated (listed by `users.list` all the same).
+    active: bool,
+    /// `user`, or `bot` / `app` (listed by `users.list` all the same).
+    kind: &'static str,
 }
 
 #[derive(Debug, Clone)]

@@ -42,6 +42,8 @@ impl RocketChat {
                 email_two_factor: false,
                 email_code: None,
                 resume_order: Vec::new(),
+                active: true,
+                kind: "user",
             });
             data.by_id.insert(person.rocketchat_id.clone(), index);
             for seeded in dataset.sessions(person, PROVIDER_STREAM) {
@@ -258,6 +260,17 @@ impl RocketChat {
         count
     }
 
+    /// Adds a user and then sets what `users.list` shows of it: `active: false`
+    /// (deactivated), or a `type` of `bot`.
+    pub(crate) fn add_listed_user(&self, email: &str, active: bool, kind: &'static str) -> String {
+        let id = self.add_user(email);
+        let mut data = self.data();
+        let index = data.by_id[&id] as usize;
+        data.users[index].active = active;
+        data.users[index].kind = kind;
+        id
+    }
+
     pub(crate) fn add_user(&self, email: &str) -> String {
         let mut data = self.data();
         let id = meteor_id(&mut data.rng);
@@ -275,6 +288,8 @@ impl RocketChat {
             email_two_factor: false,
             email_code: None,
             resume_order: Vec::new(),
+            active: true,
+            kind: "user",
         });
         data.by_id.insert(id.clone(), index);
         id

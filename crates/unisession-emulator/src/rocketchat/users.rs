@@ -302,8 +302,8 @@ pub(super) async fn users_list(
                 "username": u.username,
                 "name": u.name,
                 "status": "offline",
-                "active": true,
-                "type": "user",
+                "active": u.active,
+                "type": u.kind,
                 "nameInsensitive": u.name.to_lowercase(),
             });
             if privileged {
