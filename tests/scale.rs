@@ -433,7 +433,7 @@ async fn everyone_is_logged_out_but_the_kept_and_a_killed_run_resumes_without_tw
 }
 
 #[tokio::test]
-async fn rocketchat_scans_skip_deactivated_users_and_bots_and_see_every_address_only_as_admin() {
+async fn rocketchat_scans_never_match_deactivated_users_or_bots() {
     let emulator = start(20, SlackConfig::default()).await;
     let rc = emulator.rocketchat().unwrap();
     rc.add_deactivated_user("former@corp.example");

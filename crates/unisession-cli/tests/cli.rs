@@ -861,10 +861,12 @@ async fn revoke_everyone_needs_the_planned_count_keeps_the_except_list_and_resum
         .await;
     assert_eq!(dry.code, 0, "{}\n{}", dry.stdout, dry.stderr);
     let plan = dry.json();
-    // Slack: 7 people (the admin and people[3] kept, the owner kept, the bot left
-    // alone); Rocket.Chat: 6 (the admin and people[3] kept).
+    // In each: everyone but the admin and people[3] (and in Slack the kept owner; its
+    // bot is left alone).
     let count = plan["count"].as_u64().unwrap() as usize;
-    assert_eq!(count, 6 + 6, "{plan:#}");
+    assert_eq!(count, 2 * (people.len() - 2), "{plan:#}");
+    let right = count.to_string();
+    let wrong = (count - 1).to_string();
     assert_eq!(plan["providers"][0]["not_people"]["bot"], 1);
     let kept: Vec<&str> = plan["providers"][0]["kept"]
         .as_array()
@@ -879,8 +881,8 @@ async fn revoke_everyone_needs_the_planned_count_keeps_the_except_list_and_resum
     let journal = journal.to_str().unwrap();
     for extra in [
         vec!["--yes"],
-        vec!["--everyone-count", "12"],
-        vec!["--yes", "--everyone-count", "11"],
+        vec!["--everyone-count", right.as_str()],
+        vec!["--yes", "--everyone-count", wrong.as_str()],
     ] {
         let mut args = vec![
             "revoke",
@@ -926,7 +928,7 @@ async fn revoke_everyone_needs_the_planned_count_keeps_the_except_list_and_resum
         journal,
         "--yes",
         "--everyone-count",
-        "12",
+        right.as_str(),
     ];
     let done = env.run(&args).await;
     assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
