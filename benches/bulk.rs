@@ -6,7 +6,8 @@
 //!   (Tier 2 for `users.list` and the session methods, Tier 3 for the lookup);
 //! * `rocketchat-offboard`: 1,000 people on a 5,000-user Rocket.Chat whose API rate
 //!   limiter applies to administrators too (10 calls per route per minute);
-//! * `slack-everyone`: `revoke everyone` on 10,000 Slack users;
+//! * `slack-everyone`: `revoke everyone` on 10,000 Slack users (the primary owner
+//!   kept: only it may end its own sessions);
 //! * `rocketchat-everyone`: `revoke everyone` on 2,000 Rocket.Chat users.
 //!
 //! Printed per run: the plan the fleet chose (how people were resolved, with the
@@ -216,8 +217,14 @@ async fn measure(run: &Run, people: usize, emulator: &EmulatorProcess, scale: f6
         .expect("a valid fleet");
     let started = Instant::now();
     let (report, plan, count): (ManyReport, String, usize) = if run.everyone {
+        // Slack lets only the primary owner end the primary owner's sessions
+        // (`cannot_reset_primary_owner`): kept, as a break-glass account.
+        let except: Vec<String> = match provider {
+            "slack" => vec!["owner@corp.example".to_owned()],
+            _ => Vec::new(),
+        };
         let plan = fleet
-            .everyone(&[provider.to_owned()], &[])
+            .everyone(&[provider.to_owned()], &except)
             .await
             .expect("the directory is read whole");
         let part = &plan.providers[0];

@@ -134,6 +134,23 @@ impl ManyReport {
     }
 }
 
+/// Chunk sizes for `n` people: a quarter chunk first and last, full chunks between.
+fn ramped(n: usize, chunk: usize) -> Vec<usize> {
+    let small = (chunk / 4).max(1);
+    if n <= small * 2 {
+        return vec![n].into_iter().filter(|&n| n > 0).collect();
+    }
+    let mut sizes = vec![small];
+    let mut left = n - small * 2;
+    while left > 0 {
+        let size = left.min(chunk);
+        sizes.push(size);
+        left -= size;
+    }
+    sizes.push(small);
+    sizes
+}
+
 /// A person found in one provider: the subject, its id, the retries its
 /// resolution took, and when that started.
 type Member<'s> = (&'s Subject, UserId, u32, Instant);
@@ -283,36 +300,48 @@ impl Run<'_> {
         } else {
             HashMap::new()
         };
-        // Each chunk is verified while the next one is revoked.
-        let mut verifying: Option<(&[Member<'_>], _, _)> = None;
-        let mut chunks = found.chunks(chunk.max(1));
-        loop {
-            let next = chunks.next();
-            let revoke = async {
-                let group = next?;
+        // Without a bulk call, the first and last chunks are small: only the first
+        // chunk's revocation and the last chunk's verification run alone.
+        let sizes = match bulk {
+            Some(_) => vec![chunk.max(1); found.len().div_ceil(chunk.max(1))],
+            None => ramped(found.len(), chunk.max(4)),
+        };
+        let mut rest: &[Member<'_>] = &found;
+        let chunks: Vec<&[Member<'_>]> = sizes
+            .into_iter()
+            .map(|size| {
+                let (head, tail) = rest.split_at(size.min(rest.len()));
+                rest = tail;
+                head
+            })
+            .collect();
+        // Revocations run on without waiting; each revoked chunk is verified as soon
+        // as the chunk before it is, so neither side leaves its rate-limit window idle.
+        let (revoked_tx, mut revoked_rx) = tokio::sync::mpsc::unbounded_channel();
+        let revoker = async move {
+            for group in chunks {
                 let requested_at = Utc::now();
                 let outcomes = match bulk {
                     Some(_) => self.revoke_in_bulk(entry, group).await,
                     None => self.revoke_each(entry, group).await,
                 };
-                Some((group, outcomes, requested_at))
-            };
-            let verify = async {
-                match verifying.take() {
-                    Some((group, outcomes, requested_at)) => {
-                        self.verify_chunk(entry, group, outcomes, requested_at, Some(&mut before))
-                            .await
-                    }
-                    None => Ok(Vec::new()),
+                if revoked_tx.send((group, outcomes, requested_at)).is_err() {
+                    return;
                 }
-            };
-            let (revoked, verified) = futures::join!(revoke, verify);
-            done.extend(verified?);
-            match revoked {
-                Some(revoked) => verifying = Some(revoked),
-                None => break,
             }
-        }
+        };
+        let verifier = async {
+            let mut reports = Vec::new();
+            while let Some((group, outcomes, requested_at)) = revoked_rx.recv().await {
+                reports.extend(
+                    self.verify_chunk(entry, group, outcomes, requested_at, Some(&mut before))
+                        .await?,
+                );
+            }
+            Ok::<_, JournalError>(reports)
+        };
+        let ((), verified) = futures::join!(revoker, verifier);
+        done.extend(verified?);
         Ok((done, plan))
     }
 

@@ -207,6 +207,7 @@ impl HttpClientBuilder {
                 rate_limit_detector: self.rate_limit_detector,
                 max_body_bytes: self.max_body_bytes,
                 budgets: self.follow_rate_limit_headers.then(Default::default),
+                budget_announced: tokio::sync::Notify::new(),
             }),
         })
     }

@@ -100,6 +100,8 @@ struct Inner {
     rate_limit_detector: Option<RateLimitDetector>,
     max_body_bytes: usize,
     budgets: Option<std::sync::Mutex<std::collections::HashMap<(Method, &'static str), Budget>>>,
+    /// Wakes the requests waiting on a budget when an answer announces one.
+    budget_announced: tokio::sync::Notify,
 }
 
 /// What the server said is left of a route's rate-limit window.
@@ -107,6 +109,8 @@ struct Inner {
 struct Budget {
     remaining: u64,
     reset_at: Instant,
+    /// One request of a new window is out; its answer sets the budget.
+    probing: bool,
 }
 
 /// The transport of one provider instance. Cheap to clone; clones share the
