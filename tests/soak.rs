@@ -356,7 +356,11 @@ async fn three_hundred_people_through_misleading_servers_without_a_false_success
         .unwrap()
         .build()
         .unwrap();
-    let late: Vec<Kind> = unfiltered.iter().map(|p| Kind::Email(p)).collect();
+    // Many people: one scan of `users.list` finds them (it lists everybody, with
+    // their addresses, to an administrator). One person alone: the lookup, which this
+    // server cannot answer truthfully.
+    let (scanned, alone) = unfiltered.split_at(unfiltered.len() - 1);
+    let late: Vec<Kind> = scanned.iter().map(|p| Kind::Email(p)).collect();
     let subjects: Vec<Subject> = late.iter().map(subject).collect();
     let late_report = fleet
         .offboard_many(
@@ -366,8 +370,33 @@ async fn three_hundred_people_through_misleading_servers_without_a_false_success
         )
         .await
         .unwrap();
+    let rc_scan = late_report
+        .resolution
+        .iter()
+        .find(|r| r.provider == "rocketchat")
+        .expect("Rocket.Chat ran together");
+    assert_eq!(
+        rc_scan.way,
+        unisession::fleet::ResolveWay::Scan,
+        "{rc_scan:?}"
+    );
+    for report in &late_report.reports {
+        let rc = report
+            .providers
+            .iter()
+            .find(|p| p.provider == "rocketchat")
+            .unwrap();
+        assert!(rc.outcome.is_done(), "{}: {:?}", report.subject, rc.outcome);
+    }
     reports.extend(late_report.reports);
     kinds.extend(late);
+    let alone_kind = Kind::Email(alone[0]);
+    let alone_report = fleet
+        .offboard_many(&[subject(&alone_kind)], None, &OffboardOptions::default())
+        .await
+        .unwrap();
+    reports.extend(alone_report.reports);
+    kinds.push(alone_kind);
     let elapsed = started.elapsed();
 
     let mut causes: BTreeMap<String, usize> = BTreeMap::new();

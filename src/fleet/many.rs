@@ -449,7 +449,9 @@ impl Run<'_> {
     ) -> Vec<Result<Revocation, unisession_core::Error>> {
         let fleet = self.fleet;
         futures::stream::iter(group)
-            .map(|(subject, user, ..)| async move {
+            .map(|member| async move {
+                let (subject, user, ..) = member;
+                self.journal_sending(entry, std::slice::from_ref(member));
                 let revoked =
                     tokio::time::timeout(fleet.deadline, fleet.revoke(entry, subject, user))
                         .await
