@@ -23,7 +23,11 @@ async fn start(users: usize, slack: SlackConfig) -> Emulator {
     Emulator::start(
         EmulatorConfig::new()
             .users(users)
-            .providers([ProviderKind::Slack, ProviderKind::RocketChat])
+            .providers([
+                ProviderKind::Slack,
+                ProviderKind::RocketChat,
+                ProviderKind::DocSpace,
+            ])
             .slack(slack),
     )
     .await
@@ -50,16 +54,21 @@ fn slack(emulator: &Emulator, users_page: u32, bulk_chunk: usize) -> Arc<dyn Ses
     )
 }
 
-fn rocketchat(emulator: &Emulator) -> Arc<dyn SessionProvider> {
+/// The adapter the registry builds for one emulated provider.
+fn emulated_provider(emulator: &Emulator, kind: &str) -> Arc<dyn SessionProvider> {
     let options = EmulatedOptions::default()
         .with_time_scale(1000.0)
         .with_retry(retry());
     emulated::providers(emulator, &options)
         .unwrap()
         .into_iter()
-        .find(|(name, _)| name == "rocketchat")
+        .find(|(name, _)| name == kind)
         .unwrap()
         .1
+}
+
+fn rocketchat(emulator: &Emulator) -> Arc<dyn SessionProvider> {
+    emulated_provider(emulator, "rocketchat")
 }
 
 fn fleet_of(providers: Vec<(&str, Arc<dyn SessionProvider>)>) -> Fleet {
@@ -291,8 +300,13 @@ async fn everyone_is_logged_out_but_the_kept_and_a_killed_run_resumes_without_tw
     let fleet = fleet_of(vec![
         ("slack", slack(&emulator, 7, 4)),
         ("rocketchat", rocketchat(&emulator)),
+        ("docspace", emulated_provider(&emulator, "docspace")),
     ]);
-    let names = vec!["slack".to_owned(), "rocketchat".to_owned()];
+    let names = vec![
+        "slack".to_owned(),
+        "rocketchat".to_owned(),
+        "docspace".to_owned(),
+    ];
     let plan = fleet.everyone(&names, &except).await.unwrap();
     let slack_part = &plan.providers[0];
     let kept: BTreeSet<&str> = slack_part
@@ -335,6 +349,25 @@ async fn everyone_is_logged_out_but_the_kept_and_a_killed_run_resumes_without_tw
             .all(|a| a.user.id.as_str() != kept_by_email.rocketchat_id)
     );
 
+    let ds_part = &plan.providers[2];
+    assert!(
+        ds_part
+            .kept
+            .iter()
+            .any(|k| k.reason == "the credential's own account")
+    );
+    assert!(
+        ds_part
+            .kept
+            .iter()
+            .any(|k| k.account.user.id.as_str() == kept_by_email.docspace_id)
+    );
+    let ds_kept_before = emulator
+        .docspace()
+        .unwrap()
+        .active_events_of(&kept_by_email.docspace_id)
+        .len();
+    assert!(ds_kept_before > 0);
     let kept_sessions_before = (
         emulator
             .slack()
@@ -404,6 +437,18 @@ async fn everyone_is_logged_out_but_the_kept_and_a_killed_run_resumes_without_tw
         kept_sessions_before.1
     );
     assert!(!s.sessions_of(&admin.slack_id).is_empty());
+    let ds = emulator.docspace().unwrap();
+    for account in &ds_part.targets {
+        assert!(
+            ds.active_events_of(account.user.id.as_str()).is_empty(),
+            "{}",
+            account.user.id
+        );
+    }
+    assert_eq!(
+        ds.active_events_of(&kept_by_email.docspace_id).len(),
+        ds_kept_before
+    );
     // Nobody was sent to a logout twice, over all the runs.
     let mut sent: BTreeMap<String, usize> = BTreeMap::new();
     for request in s.requests() {
@@ -424,12 +469,43 @@ async fn everyone_is_logged_out_but_the_kept_and_a_killed_run_resumes_without_tw
             }
         }
     }
+    assert!(sent.values().all(|&n| n == 1), "logged out twice: {sent:?}");
+    // DocSpace cannot list another user's sessions, so a logout in flight when the
+    // run was killed cannot be seen to have landed: it is sent again on resume (at
+    // least once, never skipped), and only then: every send follows a `sending` line
+    // of its own (a line may have no send: killed first), and no pair is journaled as
+    // revoked twice.
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    let lines: Vec<serde_json::Value> = journal_text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count_lines = |kind: &str, user: &str| {
+        lines
+            .iter()
+            .filter(|l| l["type"] == kind && l["provider"] == "docspace" && l["user"] == user)
+            .count()
+    };
+    for account in &ds_part.targets {
+        let id = account.user.id.as_str();
+        let sends = ds
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("/logoutall/") && r.path.ends_with(id))
+            .count();
+        assert!(sends >= 1, "{id} was never sent to a logout");
+        assert!(
+            sends <= count_lines("sending", id),
+            "{id}: a send without its journal line"
+        );
+        assert!(count_lines("revoked", id) <= 1, "{id} revoked twice");
+        *sent.entry(id.to_owned()).or_default() += 1;
+    }
     assert_eq!(
         sent.len(),
         plan.count(),
         "everyone planned was sent to a logout"
     );
-    assert!(sent.values().all(|&n| n == 1), "logged out twice: {sent:?}");
 }
 
 #[tokio::test]
