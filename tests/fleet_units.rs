@@ -1164,3 +1164,65 @@ async fn identity_providers_are_offboarded_first_and_confirm_from_their_own_reco
     assert_eq!(many.reports.len(), 3);
     assert!(many.is_complete(), "{:?}", many.summary);
 }
+
+#[tokio::test]
+async fn a_member_deactivated_in_one_workspace_and_active_in_another_is_logged_out_everywhere() {
+    let mut caps = Capabilities::none();
+    caps.list_users = true;
+    caps.current_user = true;
+    caps.revoke_user_sessions = true;
+    let mut provider = mock(caps);
+    provider
+        .expect_current_user()
+        .returning(|| Ok(UserId::new("ME")));
+    // Listed first by a workspace where the member was removed, then by one where it
+    // is active: a person, whatever the order.
+    provider.expect_list_users().returning(|_| {
+        Ok(Page::last(vec![
+            unisession::Account::new(
+                UserRef::new("U1").with_email("ann@corp.example"),
+                unisession::AccountStatus::Deactivated,
+            ),
+            unisession::Account::new(
+                UserRef::new("ME").with_email("admin@corp.example"),
+                unisession::AccountStatus::Active,
+            ),
+            unisession::Account::new(
+                UserRef::new("U1").with_email("ann@corp.example"),
+                unisession::AccountStatus::Active,
+            ),
+            unisession::Account::new(
+                UserRef::new("U2").with_email("bob@corp.example"),
+                unisession::AccountStatus::Deactivated,
+            ),
+            unisession::Account::new(
+                UserRef::new("U3").with_email("cy@corp.example"),
+                unisession::AccountStatus::Active,
+            ),
+        ]))
+    });
+    let fleet = Fleet::builder()
+        .provider("chat", Arc::new(provider))
+        .build()
+        .unwrap();
+    let plan = fleet
+        .everyone(&["chat".to_owned()], &["u3".to_owned()])
+        .await
+        .unwrap();
+    let part = &plan.providers[0];
+    let targets: Vec<&str> = part.targets.iter().map(|a| a.user.id.as_str()).collect();
+    assert_eq!(targets, ["U1"]);
+    assert_eq!(part.not_people.get("deactivated"), Some(&1));
+    // An id in the except list matches whatever its case.
+    assert!(
+        part.unmatched_except.is_empty(),
+        "{:?}",
+        part.unmatched_except
+    );
+    let kept: Vec<&str> = part
+        .kept
+        .iter()
+        .map(|k| k.account.user.id.as_str())
+        .collect();
+    assert_eq!(kept, ["ME", "U3"]);
+}

@@ -9,9 +9,11 @@
 //!
 //! What a scan proves: an active account carrying the address is the person (the
 //! identity echo holds by construction). That nobody has the address is proven only
-//! by a scan that read every page, saw one unchanging total, and saw an address on
-//! every active account: otherwise the people it did not find are looked up one by
-//! one. Two active accounts carrying one address, or one account matched by two
+//! by a scan that read every page, saw one unchanging total (and as many accounts as
+//! it), and saw an address on every active account: otherwise the people it did not
+//! find are looked up one by one. On offset pages (those that give a total) an
+//! address seen nowhere is looked up all the same, since such pages skip an account
+//! when one is added and another removed between two of them. Two active accounts carrying one address, or one account matched by two
 //! people of the run, are errors for those people, never a guess.
 
 use std::collections::{BTreeSet, HashMap};
@@ -87,6 +89,9 @@ pub(super) struct Scan {
     pub(super) accounts: u64,
     /// Why it stopped early.
     pub(super) cut: Option<String>,
+    /// The pages gave a total: offset pages, which skip an account when one is
+    /// added and another removed between two pages (the total unchanged).
+    pub(super) offset_paged: bool,
     /// The error that stopped it, if one did.
     pub(super) error: Option<Error>,
 }
@@ -156,6 +161,7 @@ impl Fleet {
             scan.pages += 1;
             if scan.pages == 1 {
                 first_total = page.total;
+                scan.offset_paged = page.total.is_some();
             }
             for account in &page.items {
                 scan.accounts += 1;
@@ -183,6 +189,13 @@ impl Fleet {
                 return scan;
             }
             let Some(cursor) = page.next_cursor else {
+                if let Some(total) = first_total.filter(|t| scan.accounts < *t) {
+                    scan.cut = Some(format!(
+                        "the directory counts {total} accounts but its pages held {}",
+                        scan.accounts
+                    ));
+                    return scan;
+                }
                 scan.complete = true;
                 return scan;
             };
@@ -301,8 +314,6 @@ impl Fleet {
                     scan.pages
                 ),
             };
-            // Which people claim which account, to refuse one account for two people.
-            let mut claimed: HashMap<UserId, Vec<String>> = HashMap::new();
             let mut settled: Vec<(&'s Subject, Resolved)> = Vec::new();
             for (subject, email) in &by_email {
                 let accounts = scan.matches.get(&email.normalized());
@@ -314,12 +325,11 @@ impl Fleet {
                 active.sort_by(|a, b| a.user.id.cmp(&b.user.id));
                 active.dedup_by(|a, b| a.user.id == b.user.id);
                 match active.as_slice() {
-                    [one] => {
-                        claimed
-                            .entry(one.user.id.clone())
-                            .or_default()
-                            .push(subject.key());
-                        settled.push((subject, Resolved::User(one.user.id.clone())));
+                    [one] => settled.push((subject, Resolved::User(one.user.id.clone()))),
+                    // Seen nowhere on offset pages: a lookup confirms it (those pages
+                    // can skip an account when the directory changes under them).
+                    [] if accounts.is_none() && scan.offset_paged && caps.find_user_by_email => {
+                        look_up.push(subject)
                     }
                     [] if scan.proves_absence() => {
                         let others: BTreeSet<&str> = accounts
@@ -358,23 +368,6 @@ impl Fleet {
                 }
             }
             for (subject, resolved) in settled {
-                let resolved = match resolved {
-                    Resolved::User(id) if claimed.get(&id).is_some_and(|c| c.len() > 1) => {
-                        let e = Error::new(
-                            ErrorKind::IdentityMismatch,
-                            format!(
-                                "account {id} of {} carries the addresses of {} people of this run ({}): nothing was done for them",
-                                entry.name,
-                                claimed[&id].len(),
-                                claimed[&id].join(", ")
-                            ),
-                        )
-                        .with_code("ambiguous")
-                        .with_provider(entry.name.clone());
-                        Resolved::Failed(e)
-                    }
-                    other => other,
-                };
                 self.audit_resolution(entry, subject, &resolved);
                 results.push((subject, resolved, 0, started));
             }
@@ -404,6 +397,34 @@ impl Fleet {
                 Some(plan.minimum_ms.unwrap_or(0) + ms(plan.fell_back as f64 * costs.lookup));
         }
         results.extend(rest);
+        // One account for two people of the run (two addresses of one account, or one
+        // id given twice): which of them is meant cannot be told, so neither is done.
+        let mut claimed: HashMap<UserId, Vec<String>> = HashMap::new();
+        for (subject, resolved, ..) in &results {
+            if let Resolved::User(id) = resolved {
+                claimed.entry(id.clone()).or_default().push(subject.key());
+            }
+        }
+        for (_, resolved, ..) in &mut results {
+            let Resolved::User(id) = resolved else {
+                continue;
+            };
+            let Some(people) = claimed.get(id).filter(|p| p.len() > 1) else {
+                continue;
+            };
+            let e = Error::new(
+                ErrorKind::IdentityMismatch,
+                format!(
+                    "account {id} of {} is the account of {} people of this run ({}): nothing was done for them",
+                    entry.name,
+                    people.len(),
+                    people.join(", ")
+                ),
+            )
+            .with_code("ambiguous")
+            .with_provider(entry.name.clone());
+            *resolved = Resolved::Failed(e);
+        }
         (results, plan)
     }
 

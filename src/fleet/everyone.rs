@@ -63,6 +63,24 @@ impl EveryonePlan {
         self.providers.iter().map(|p| p.targets.len()).sum()
     }
 
+    /// Except-list entries that match no account in any of the providers: likely a
+    /// typo, which would leave that account to be logged out.
+    pub fn unmatched_everywhere(&self) -> Vec<&str> {
+        let Some(first) = self.providers.first() else {
+            return Vec::new();
+        };
+        first
+            .unmatched_except
+            .iter()
+            .filter(|x| {
+                self.providers
+                    .iter()
+                    .all(|p| p.unmatched_except.contains(x))
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
     /// The people as subjects of a run: one per account (merged across providers by
     /// email), each naming its id in its provider. Run them with
     /// [`OffboardOptions::with_ids_only`].
@@ -192,12 +210,24 @@ impl Fleet {
                 minimum_ms: None,
             };
             let mut matched: BTreeSet<&str> = BTreeSet::new();
-            let mut seen: BTreeSet<UserId> = BTreeSet::new();
+            // A member of several workspaces is listed in each, maybe deactivated in
+            // one and active in another: a person if any listing says so.
+            let mut merged: Vec<Account> = Vec::new();
+            let mut index: BTreeMap<UserId, usize> = BTreeMap::new();
             for account in accounts {
-                // A member of several workspaces is listed in each.
-                if !seen.insert(account.user.id.clone()) {
-                    continue;
+                match index.get(&account.user.id) {
+                    Some(&i) => {
+                        if account.is_person() && !merged[i].is_person() {
+                            merged[i] = account;
+                        }
+                    }
+                    None => {
+                        index.insert(account.user.id.clone(), merged.len());
+                        merged.push(account);
+                    }
                 }
+            }
+            for account in merged {
                 if !account.is_person() {
                     *part
                         .not_people
@@ -214,7 +244,7 @@ impl Fleet {
                 }
                 let hit = except.iter().find(|x| {
                     let x = x.trim();
-                    x == account.user.id.as_str()
+                    x.eq_ignore_ascii_case(account.user.id.as_str())
                         || Email::parse(x).is_ok_and(|e| account.emails().any(|a| e.matches(a)))
                 });
                 match hit {

@@ -274,7 +274,11 @@ impl Journal {
                         // journal keeps every attempt; a pair's last line is its outcome).
                         let key = (subject, report.provider.clone());
                         revoked.remove(&key);
-                        sending.remove(&key);
+                        // A failure after a send (a deadline passed with the call out)
+                        // keeps the send on record: the rerun looks before sending again.
+                        if !matches!(report.outcome, ProviderOutcome::Failed { .. }) {
+                            sending.remove(&key);
+                        }
                         if matches!(report.outcome, ProviderOutcome::Failed { .. }) {
                             done.remove(&key);
                         } else {

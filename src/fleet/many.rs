@@ -272,23 +272,20 @@ impl Run<'_> {
                 .verify_group(entry, &members, self.options.concurrency, Utc::now())
                 .await;
             let now = Instant::now();
-            let mut settled = Vec::new();
-            let mut settled_outcomes = Vec::new();
             for (subject, user) in in_flight {
                 match seen.remove(&user) {
-                    Some((Verification::Verified, _)) => {
-                        settled.push((subject, user, 0, now));
-                        settled_outcomes.push(Ok(Revocation::Queued));
+                    // The killed run's call may or may not have gone; either way the
+                    // person holds no session now.
+                    Some((Verification::Verified, retries)) => {
+                        let outcome = ProviderOutcome::AlreadyClean {
+                            verified: Verification::Verified,
+                        };
+                        let report = report(entry, Some(user), outcome, retries, now);
+                        done.push((subject.key(), self.finish(subject, report)?));
                     }
                     // Still there, or not to be seen: sent again.
                     _ => found.push((subject, user, 0, now)),
                 }
-            }
-            if !settled.is_empty() {
-                done.extend(
-                    self.verify_chunk(entry, &settled, settled_outcomes, Utc::now(), None)
-                        .await?,
-                );
             }
         }
         let chunk = bulk.unwrap_or(self.options.concurrency.max(1) * 16);
@@ -330,13 +327,22 @@ impl Run<'_> {
                 }
             }
         };
-        let verifier = async {
+        // The verifier owns the receiver: when it stops on a journal error, the
+        // revoker's next send fails and nothing more is revoked unrecorded.
+        let before = &mut before;
+        let verifier = async move {
             let mut reports = Vec::new();
             while let Some((group, outcomes, requested_at)) = revoked_rx.recv().await {
-                reports.extend(
-                    self.verify_chunk(entry, group, outcomes, requested_at, Some(&mut before))
-                        .await?,
-                );
+                match self
+                    .verify_chunk(entry, group, outcomes, requested_at, Some(&mut *before))
+                    .await
+                {
+                    Ok(verified) => reports.extend(verified),
+                    Err(e) => {
+                        revoked_rx.close();
+                        return Err(e);
+                    }
+                }
             }
             Ok::<_, JournalError>(reports)
         };
@@ -353,7 +359,9 @@ impl Run<'_> {
     ) -> Vec<Result<Revocation, unisession_core::Error>> {
         let fleet = self.fleet;
         let users: Vec<UserId> = group.iter().map(|(_, u, _, _)| u.clone()).collect();
-        self.journal_sending(entry, group);
+        if let Err(e) = self.journal_sending(entry, group) {
+            return group.iter().map(|_| Err(e.clone())).collect();
+        }
         let (result, retries) = track_retries(async {
             tokio::time::timeout(
                 fleet.deadline,
@@ -412,16 +420,27 @@ impl Run<'_> {
 
     /// Records that revocations are about to be sent (a failed write is reported
     /// when the pair's outcome is written, which fails the same way).
-    fn journal_sending(&self, entry: &Entry, group: &[(&Subject, UserId, u32, Instant)]) {
-        if let Some(journal) = self.journal {
-            let pairs: Vec<(String, UserId)> = group
-                .iter()
-                .map(|(s, u, ..)| (s.key(), u.clone()))
-                .collect();
-            if let Err(e) = journal.record_sending(&entry.name, &pairs) {
-                tracing::warn!(error = %e, "the journal could not record a revocation about to be sent");
-            }
-        }
+    fn journal_sending(
+        &self,
+        entry: &Entry,
+        group: &[(&Subject, UserId, u32, Instant)],
+    ) -> Result<(), unisession_core::Error> {
+        let Some(journal) = self.journal else {
+            return Ok(());
+        };
+        let pairs: Vec<(String, UserId)> = group
+            .iter()
+            .map(|(s, u, ..)| (s.key(), u.clone()))
+            .collect();
+        journal.record_sending(&entry.name, &pairs).map_err(|e| {
+            unisession_core::Error::new(
+                unisession_core::ErrorKind::Provider,
+                format!(
+                    "nothing was sent: the journal could not record the revocation first ({e})"
+                ),
+            )
+            .with_provider(entry.name.clone())
+        })
     }
 
     /// Records an accepted revocation in the journal (a failed write is reported
@@ -451,7 +470,9 @@ impl Run<'_> {
         futures::stream::iter(group)
             .map(|member| async move {
                 let (subject, user, ..) = member;
-                self.journal_sending(entry, std::slice::from_ref(member));
+                if let Err(e) = self.journal_sending(entry, std::slice::from_ref(member)) {
+                    return Err(e);
+                }
                 let revoked =
                     tokio::time::timeout(fleet.deadline, fleet.revoke(entry, subject, user))
                         .await
@@ -595,7 +616,17 @@ impl Fleet {
                     let bulk = caps.bulk_revoke_users.filter(|_| options.use_bulk);
                     // Together where a listing of everyone can replace one call per
                     // person (to resolve or to verify); alone otherwise.
+                    // Pairs a killed run left in flight need the resume paths of a
+                    // group run, however few.
+                    let unfinished = journal.as_ref().is_some_and(|j| {
+                        pending.iter().any(|s| {
+                            let key = s.key();
+                            j.revoked(&key, &entry.name).is_some()
+                                || j.sending(&key, &entry.name).is_some()
+                        })
+                    });
                     let together = bulk.is_some()
+                        || unfinished
                         || (pending.len() > 1 && (caps.list_users || caps.list_all_sessions));
                     let run = &run;
                     async move {
@@ -646,7 +677,21 @@ impl Fleet {
                                 sessions_before: None,
                             })
                     })
-                    .collect();
+                    .collect::<Vec<_>>();
+                let mut providers = providers;
+                if providers.is_empty() {
+                    // Ids for no configured provider: nothing was done, and it says so.
+                    providers.push(ProviderReport {
+                        provider: subject.ids.keys().next().cloned().unwrap_or_default(),
+                        user: None,
+                        outcome: failed(&unisession_core::Error::invalid_input(
+                            "this person's ids name no provider of this run",
+                        )),
+                        retries: 0,
+                        elapsed_ms: 0,
+                        sessions_before: None,
+                    });
+                }
                 let report = Report::new(key, started_at, providers);
                 summary.merge(&report.summary);
                 report

@@ -909,6 +909,34 @@ async fn revoke_everyone_needs_the_planned_count_keeps_the_except_list_and_resum
             refused.stderr
         );
     }
+    // An except entry matching nobody anywhere is a typo that would log its person out.
+    let typo = env.dir.path().join("typo.txt");
+    std::fs::write(
+        &typo,
+        format!("{}\nbreak.glas@corp.example\n", people[3].email),
+    )
+    .unwrap();
+    let refused = env
+        .run(&[
+            "revoke",
+            "everyone",
+            "--provider",
+            "slack",
+            "--provider",
+            "rocketchat",
+            "--except",
+            typo.to_str().unwrap(),
+            "--yes",
+            "--everyone-count",
+            "99",
+        ])
+        .await;
+    assert_eq!(refused.code, 2, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("break.glas@corp.example"),
+        "{}",
+        refused.stderr
+    );
     let now: Vec<usize> = people
         .iter()
         .map(|p| sessions(&p.slack_id) + sessions(&p.rocketchat_id))

@@ -17,6 +17,9 @@ use crate::{evidence, output};
 #[derive(Serialize, Deserialize)]
 struct Planned {
     providers: Vec<String>,
+    /// The except list the plan was made with.
+    #[serde(default)]
+    except: Vec<String>,
     plan: EveryonePlan,
 }
 
@@ -24,6 +27,19 @@ fn planned_path(journal: &Path) -> PathBuf {
     let mut name = journal.as_os_str().to_owned();
     name.push(".people.json");
     PathBuf::from(name)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over
+/// `path`: a run killed meanwhile leaves the old file or the new one, never half.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| CliError::usage(format!("{}: {e}", path.display()));
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    let temporary = PathBuf::from(name);
+    let mut file = std::fs::File::create(&temporary).map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    std::fs::rename(&temporary, path).map_err(fail)
 }
 
 /// The except file: one email or id per line; blank lines and `#` comments skipped.
@@ -171,7 +187,14 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &EveryoneArgs) -> Result<Exit, 
     };
     // A rerun with a journal logs out the people planned the first time.
     let saved = args.journal.as_deref().map(planned_path);
+    let journal_exists = args.journal.as_deref().is_some_and(Path::exists);
     let resumed_plan = match &saved {
+        Some(path) if path.exists() && !journal_exists => {
+            return Err(CliError::usage(format!(
+                "{} holds a plan but its journal is gone: nothing of that run can be resumed; remove the plan or use a new journal",
+                path.display()
+            )));
+        }
         Some(path) if path.exists() => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
@@ -183,6 +206,11 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &EveryoneArgs) -> Result<Exit, 
                     "the journal's plan is for {}; rerun with those providers or a new journal",
                     planned.providers.join(", ")
                 )));
+            }
+            if planned.except != except {
+                return Err(CliError::usage(
+                    "the except list differs from the one the journal's plan was made with: a resume logs out the people planned then; use a new journal for a new plan",
+                ));
             }
             Some(planned.plan)
         }
@@ -197,6 +225,18 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &EveryoneArgs) -> Result<Exit, 
             .map_err(|e| CliError::from_error(&e))?,
     };
     show_plan(ctx, &plan, args.dry_run);
+    let unmatched = plan.unmatched_everywhere();
+    if !unmatched.is_empty() && !args.dry_run && !resuming {
+        return Err(CliError::usage(format!(
+            "the except list names {} that match no account of {}: nothing was revoked (a typo there would log that person out); fix the file",
+            unmatched
+                .iter()
+                .map(|x| format!("{x:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.providers.join(", ")
+        )));
+    }
     if args.dry_run {
         return Ok(Exit::Complete);
     }
@@ -212,10 +252,10 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &EveryoneArgs) -> Result<Exit, 
     if let (Some(path), false) = (&saved, resuming) {
         let planned = Planned {
             providers: args.providers.clone(),
+            except: except.clone(),
             plan: plan.clone(),
         };
-        std::fs::write(path, output::json(&planned))
-            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+        write_atomically(path, output::json(&planned).as_bytes())?;
     }
     let options = OffboardOptions::default().with_concurrency(args.concurrency);
     let subjects = plan.subjects();

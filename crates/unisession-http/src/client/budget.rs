@@ -15,6 +15,10 @@ impl Inner {
     pub(super) async fn spend_budget(&self, key: &(Method, &'static str)) {
         let Some(budgets) = &self.budgets else { return };
         loop {
+            // Registered before the budget is read, so that an answer announcing it in
+            // between still wakes this request.
+            let mut announced = std::pin::pin!(self.budget_announced.notified());
+            announced.as_mut().enable();
             let wait = {
                 let mut budgets = budgets.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
@@ -41,7 +45,7 @@ impl Inner {
             match wait {
                 // Woken early when an answer announces the budget (a probe's answer).
                 Some(wait) => {
-                    let _ = tokio::time::timeout(wait, self.budget_announced.notified()).await;
+                    let _ = tokio::time::timeout(wait, announced).await;
                 }
                 None => return,
             }
