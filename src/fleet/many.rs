@@ -470,9 +470,7 @@ impl Run<'_> {
         futures::stream::iter(group)
             .map(|member| async move {
                 let (subject, user, ..) = member;
-                if let Err(e) = self.journal_sending(entry, std::slice::from_ref(member)) {
-                    return Err(e);
-                }
+                self.journal_sending(entry, std::slice::from_ref(member))?;
                 let revoked =
                     tokio::time::timeout(fleet.deadline, fleet.revoke(entry, subject, user))
                         .await
