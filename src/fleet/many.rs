@@ -134,23 +134,6 @@ impl ManyReport {
     }
 }
 
-/// Chunk sizes for `n` people: a quarter chunk first and last, full chunks between.
-fn ramped(n: usize, chunk: usize) -> Vec<usize> {
-    let small = (chunk / 4).max(1);
-    if n <= small * 2 {
-        return vec![n].into_iter().filter(|&n| n > 0).collect();
-    }
-    let mut sizes = vec![small];
-    let mut left = n - small * 2;
-    while left > 0 {
-        let size = left.min(chunk);
-        sizes.push(size);
-        left -= size;
-    }
-    sizes.push(small);
-    sizes
-}
-
 /// A person found in one provider: the subject, its id, the retries its
 /// resolution took, and when that started.
 type Member<'s> = (&'s Subject, UserId, u32, Instant);
@@ -297,33 +280,42 @@ impl Run<'_> {
         } else {
             HashMap::new()
         };
-        // Without a bulk call, the first and last chunks are small: only the first
-        // chunk's revocation and the last chunk's verification run alone.
-        let sizes = match bulk {
-            Some(_) => vec![chunk.max(1); found.len().div_ceil(chunk.max(1))],
-            None => ramped(found.len(), chunk.max(4)),
-        };
-        let mut rest: &[Member<'_>] = &found;
-        let chunks: Vec<&[Member<'_>]> = sizes
-            .into_iter()
-            .map(|size| {
-                let (head, tail) = rest.split_at(size.min(rest.len()));
-                rest = tail;
-                head
-            })
-            .collect();
-        // Revocations run on without waiting; each revoked chunk is verified as soon
-        // as the chunk before it is, so neither side leaves its rate-limit window idle.
+        // Revocations run on without waiting, and each is verified as soon as the
+        // verifier is free: it takes every revocation done by then (up to a chunk) as
+        // one group, so neither side leaves its rate-limit window idle.
         let (revoked_tx, mut revoked_rx) = tokio::sync::mpsc::unbounded_channel();
+        let found = &found;
         let revoker = async move {
-            for group in chunks {
-                let requested_at = Utc::now();
-                let outcomes = match bulk {
-                    Some(_) => self.revoke_in_bulk(entry, group).await,
-                    None => self.revoke_each(entry, group).await,
-                };
-                if revoked_tx.send((group, outcomes, requested_at)).is_err() {
-                    return;
+            match bulk {
+                Some(size) => {
+                    for group in found.chunks(size.max(1)) {
+                        let requested_at = Utc::now();
+                        let outcomes = self.revoke_in_bulk(entry, group).await;
+                        for (member, outcome) in group.iter().zip(outcomes) {
+                            if revoked_tx
+                                .send((member.clone(), outcome, requested_at))
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                    }
+                }
+                None => {
+                    let mut revoked = futures::stream::iter(found)
+                        .map(|member| async move {
+                            let requested_at = Utc::now();
+                            (member, self.revoke_one(entry, member).await, requested_at)
+                        })
+                        .buffered(self.options.concurrency.max(1));
+                    while let Some((member, outcome, requested_at)) = revoked.next().await {
+                        if revoked_tx
+                            .send((member.clone(), outcome, requested_at))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
                 }
             }
         };
@@ -332,9 +324,23 @@ impl Run<'_> {
         let before = &mut before;
         let verifier = async move {
             let mut reports = Vec::new();
-            while let Some((group, outcomes, requested_at)) = revoked_rx.recv().await {
+            while let Some(first) = revoked_rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < chunk.max(1) {
+                    match revoked_rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let requested_at = batch
+                    .iter()
+                    .map(|(.., at)| *at)
+                    .min()
+                    .unwrap_or_else(Utc::now);
+                let (members, outcomes): (Vec<Member<'_>>, Vec<_>) =
+                    batch.into_iter().map(|(m, o, _)| (m, o)).unzip();
                 match self
-                    .verify_chunk(entry, group, outcomes, requested_at, Some(&mut *before))
+                    .verify_chunk(entry, &members, outcomes, requested_at, Some(&mut *before))
                     .await
                 {
                     Ok(verified) => reports.extend(verified),
@@ -459,43 +465,34 @@ impl Run<'_> {
         }
     }
 
-    /// One user-wide revocation per person of a chunk, at the run's concurrency
-    /// (each audited by [`Fleet::revoke`]).
-    async fn revoke_each(
+    /// One user-wide revocation (audited by [`Fleet::revoke`]), journaled as sent
+    /// before it goes and as accepted once answered.
+    async fn revoke_one(
         &self,
         entry: &Entry,
-        group: &[(&Subject, UserId, u32, Instant)],
-    ) -> Vec<Result<Revocation, unisession_core::Error>> {
+        member: &Member<'_>,
+    ) -> Result<Revocation, unisession_core::Error> {
         let fleet = self.fleet;
-        futures::stream::iter(group)
-            .map(|member| async move {
-                let (subject, user, ..) = member;
-                self.journal_sending(entry, std::slice::from_ref(member))?;
-                let revoked =
-                    tokio::time::timeout(fleet.deadline, fleet.revoke(entry, subject, user))
-                        .await
-                        .unwrap_or_else(|_| {
-                            Revoked::Failed(fleet.past_deadline(entry, "the revocation"))
-                        });
-                match revoked {
-                    Revoked::Done(r) => {
-                        self.journal_revoked(subject, entry, user, r);
-                        Ok(r)
-                    }
-                    Revoked::NoSuchUser(evidence) => Err(unisession_core::Error::new(
-                        unisession_core::ErrorKind::NotFound,
-                        evidence,
-                    )),
-                    Revoked::Unsupported(reason) => Err(unisession_core::Error::new(
-                        unisession_core::ErrorKind::Unsupported,
-                        reason,
-                    )),
-                    Revoked::Failed(e) => Err(e),
-                }
-            })
-            .buffered(self.options.concurrency.max(1))
-            .collect()
+        let (subject, user, ..) = member;
+        self.journal_sending(entry, std::slice::from_ref(member))?;
+        let revoked = tokio::time::timeout(fleet.deadline, fleet.revoke(entry, subject, user))
             .await
+            .unwrap_or_else(|_| Revoked::Failed(fleet.past_deadline(entry, "the revocation")));
+        match revoked {
+            Revoked::Done(r) => {
+                self.journal_revoked(subject, entry, user, r);
+                Ok(r)
+            }
+            Revoked::NoSuchUser(evidence) => Err(unisession_core::Error::new(
+                unisession_core::ErrorKind::NotFound,
+                evidence,
+            )),
+            Revoked::Unsupported(reason) => Err(unisession_core::Error::new(
+                unisession_core::ErrorKind::Unsupported,
+                reason,
+            )),
+            Revoked::Failed(e) => Err(e),
+        }
     }
 
     /// Journals each accepted revocation of a chunk, verifies the chunk, and records
