@@ -125,6 +125,48 @@ fn costs(entry: &Entry) -> Costs {
     }
 }
 
+/// Where the planner starts for `n` people to find by email in one provider: the
+/// plan of one lookup each (or of nothing, for nobody), the scan's page allowance
+/// (the pages that cost as much time as the lookups), and whether a scan is worth
+/// trying at all (`false` with the plan's reason set when it is not).
+fn start(entry: &Entry, n: u64) -> (ResolutionPlan, Costs, u64, bool) {
+    let caps = entry.provider.capabilities();
+    let costs = costs(entry);
+    let budget = if caps.find_user_by_email {
+        (n as f64 * costs.lookup / costs.page).floor() as u64
+    } else {
+        u64::MAX
+    };
+    let mut plan = ResolutionPlan {
+        provider: entry.name.clone(),
+        people: n as usize,
+        way: ResolveWay::Lookups,
+        lookup_calls: n,
+        scan_calls: None,
+        minimum_ms: costs.published.then(|| ms(n as f64 * costs.lookup)),
+        reason: String::new(),
+        fell_back: 0,
+    };
+    let scan = if n == 0 {
+        plan.way = ResolveWay::Nothing;
+        plan.minimum_ms = None;
+        plan.reason = "nobody to find by email".to_owned();
+        false
+    } else if !caps.list_users {
+        plan.reason = format!("{} cannot list its directory", entry.name);
+        false
+    } else if budget == 0 || (n < 2 && caps.find_user_by_email) {
+        plan.reason = format!(
+            "{n} lookup(s) cost less than one page of the directory under {}'s limits",
+            entry.name
+        );
+        false
+    } else {
+        true
+    };
+    (plan, costs, budget, scan)
+}
+
 impl Fleet {
     /// Reads the directory, keeping the accounts that carry one of `wanted` (every
     /// account when `wanted` is `None`, for an incident-wide logout). Stops after
@@ -245,37 +287,10 @@ impl Fleet {
             }
         }
         let n = by_email.len() as u64;
-        let costs = costs(entry);
-        let budget = if caps.find_user_by_email {
-            (n as f64 * costs.lookup / costs.page).floor() as u64
-        } else {
-            u64::MAX
-        };
-        let mut plan = ResolutionPlan {
-            provider: entry.name.clone(),
-            people: by_email.len(),
-            way: ResolveWay::Lookups,
-            lookup_calls: n,
-            scan_calls: None,
-            minimum_ms: costs.published.then(|| ms(n as f64 * costs.lookup)),
-            reason: String::new(),
-            fell_back: 0,
-        };
+        let (mut plan, costs, budget, scan_worth_it) = start(entry, n);
         let mut results = Vec::with_capacity(subjects.len());
         let mut look_up: Vec<&'s Subject> = direct;
-        if by_email.is_empty() {
-            plan.way = ResolveWay::Nothing;
-            plan.minimum_ms = None;
-            plan.reason = "nobody to find by email".to_owned();
-        } else if !caps.list_users || budget == 0 || (n < 2 && caps.find_user_by_email) {
-            plan.reason = if !caps.list_users {
-                format!("{} cannot list its directory", entry.name)
-            } else {
-                format!(
-                    "{n} lookup(s) cost less than one page of the directory under {}'s limits",
-                    entry.name
-                )
-            };
+        if !scan_worth_it {
             look_up.extend(by_email.iter().map(|(s, _)| *s));
         } else {
             plan.way = ResolveWay::Scan;
@@ -464,33 +479,8 @@ impl Fleet {
                         && s.email.as_deref().is_some_and(|e| Email::parse(e).is_ok())
                 })
                 .count() as u64;
-            let costs = costs(entry);
-            let budget = if caps.find_user_by_email {
-                (n as f64 * costs.lookup / costs.page).floor() as u64
-            } else {
-                u64::MAX
-            };
-            let mut plan = ResolutionPlan {
-                provider: entry.name.clone(),
-                people: n as usize,
-                way: ResolveWay::Lookups,
-                lookup_calls: n,
-                scan_calls: None,
-                minimum_ms: costs.published.then(|| ms(n as f64 * costs.lookup)),
-                reason: String::new(),
-                fell_back: 0,
-            };
-            if n == 0 {
-                plan.way = ResolveWay::Nothing;
-                plan.minimum_ms = None;
-                plan.reason = "nobody to find by email".to_owned();
-            } else if !caps.list_users || budget == 0 || (n < 2 && caps.find_user_by_email) {
-                plan.reason = if caps.list_users {
-                    format!("{n} lookup(s) cost less than one page of the directory")
-                } else {
-                    format!("{} cannot list its directory", entry.name)
-                };
-            } else {
+            let (mut plan, costs, budget, scan_worth_it) = start(entry, n);
+            if scan_worth_it {
                 let mut query = ListQuery::new();
                 if let Some(size) = caps.max_users_page {
                     query = query.with_limit(size);
