@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use unisession::fleet::{EveryonePlan, OffboardOptions};
 
-use super::offboard::{Trail, evidence_failed, many, show_many};
-use super::{Context, report_exit};
+use super::Context;
+use super::offboard::{Trail, finish_many, many};
 use crate::cli::EveryoneArgs;
 use crate::error::{CliError, Exit};
 use crate::{evidence, output};
@@ -266,20 +266,12 @@ pub(crate) async fn run(ctx: &Context<'_>, args: &EveryoneArgs) -> Result<Exit, 
         options.with_ids_only(true),
     )
     .await?;
-    let written = match (&trail, &args.evidence) {
-        (Some(trail), Some(file)) => Some(trail.write(
-            file,
-            "revoke everyone",
-            args.journal.as_deref(),
-            evidence::configuration(&config, "run"),
-            &report.reports.iter().collect::<Vec<_>>(),
-        )),
-        _ => None,
-    };
-    let shown = written.as_ref().and_then(|w| w.as_ref().ok());
-    show_many(ctx, "revoke everyone", &report, shown);
-    if let Some(Err(e)) = written {
-        return Err(evidence_failed(e));
-    }
-    Ok(report_exit(&report.reports.iter().collect::<Vec<_>>()))
+    finish_many(
+        ctx,
+        "revoke everyone",
+        trail.as_ref().zip(args.evidence.as_deref()),
+        args.journal.as_deref(),
+        || evidence::configuration(&config, "run"),
+        &report,
+    )
 }

@@ -243,29 +243,21 @@ pub(crate) async fn offboard(ctx: &Context<'_>, args: &OffboardArgs) -> Result<E
             ))?;
             let options = OffboardOptions::default().with_concurrency(args.concurrency);
             let report = many(&fleet, &subjects, args.journal.as_deref(), options).await?;
-            let written = match (&trail, &args.evidence) {
-                (Some(trail), Some(file)) => Some(trail.write(
-                    file,
-                    "offboard --file",
-                    args.journal.as_deref(),
-                    configuration(),
-                    &report.reports.iter().collect::<Vec<_>>(),
-                )),
-                _ => None,
-            };
-            let shown = written.as_ref().and_then(|w| w.as_ref().ok());
-            show_many(ctx, "offboard --file", &report, shown);
-            if let Some(Err(e)) = written {
-                return Err(evidence_failed(e));
-            }
-            Ok(report_exit(&report.reports.iter().collect::<Vec<_>>()))
+            finish_many(
+                ctx,
+                "offboard --file",
+                trail.as_ref().zip(args.evidence.as_deref()),
+                args.journal.as_deref(),
+                configuration,
+                &report,
+            )
         }
         (None, None) => Err(CliError::usage("give an EMAIL or --file FILE")),
     }
 }
 
 /// The run happened; only its evidence is missing.
-pub(crate) fn evidence_failed(error: CliError) -> CliError {
+fn evidence_failed(error: CliError) -> CliError {
     CliError::partial(format!(
         "the run finished (its outcome is above) but no evidence was written: {}",
         error.message
@@ -399,7 +391,28 @@ pub(crate) async fn many(
     Ok(report)
 }
 
-pub(crate) fn show_many(
+/// A many-person run's end: its evidence written where asked (`(trail, FILE)`), its
+/// report shown, and its exit.
+pub(crate) fn finish_many(
+    ctx: &Context<'_>,
+    command: &'static str,
+    evidence: Option<(&Trail, &Path)>,
+    journal: Option<&Path>,
+    configuration: impl FnOnce() -> evidence::Configuration,
+    report: &ManyReport,
+) -> Result<Exit, CliError> {
+    let reports: Vec<&Report> = report.reports.iter().collect();
+    let written = evidence
+        .map(|(trail, file)| trail.write(file, command, journal, configuration(), &reports));
+    let shown = written.as_ref().and_then(|w| w.as_ref().ok());
+    show_many(ctx, command, report, shown);
+    if let Some(Err(e)) = written {
+        return Err(evidence_failed(e));
+    }
+    Ok(report_exit(&reports))
+}
+
+fn show_many(
     ctx: &Context<'_>,
     command: &'static str,
     report: &ManyReport,
